@@ -1,0 +1,110 @@
+"""The ``coach`` command: a thin edge that parses arguments, calls services and prints.
+
+Expected errors (``CoachError``) become one line on stderr and a non-zero exit code, never a
+traceback. Imports are lazy so ``coach --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Callable, Sequence
+
+from coach.errors import CoachError
+from coach.settings import LEVELS, TOPICS
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _coach(args: argparse.Namespace) -> Any:
+    from coach.core import Coach
+
+    overrides = {}
+    if getattr(args, "llm", None):
+        overrides["llm__mode"] = args.llm
+    return Coach.from_settings(args.config, **overrides)
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    coach = _coach(args)
+    report = coach.ingest(rebuild=args.rebuild, progress=sys.stderr.isatty() or args.progress,
+                          log=lambda m: print(m, file=sys.stderr))
+    print(report.table())
+    return 0
+
+
+def cmd_retrieve(args: argparse.Namespace) -> int:
+    coach = _coach(args)
+    hits = coach.retrieve(args.query, k=args.k, topic=args.topic)
+    if args.json:
+        _print_json([h.as_json() for h in hits])
+        return 0
+    for h in hits:
+        print(f"{h.rank}. [{h.topic}] {h.heading}  ({h.section_id}, score {h.score:.4f})")
+        body = h.text.split("\n\n", 1)[-1].replace("\n", " ")
+        print(f"   {body[:240]}{'...' if len(body) > 240 else ''}")
+        print(f"   source: knowledge/{h.source}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from coach.ui import serve
+
+    coach = _coach(args)
+    serve(coach, host=args.host, port=args.port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="coach",
+        description="Offline coach for AI / ML system design interviews.",
+        epilog="Settings: coach.yaml (or --config / $COACH_CONFIG) plus COACH_<SECTION>__<FIELD> variables.",
+    )
+    parser.add_argument("--config", help="settings YAML file (default: $COACH_CONFIG or ./coach.yaml)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="chunk, embed and load the guide into the index (incremental)")
+    p.add_argument("--rebuild", action="store_true", help="drop the index and build it again")
+    p.add_argument("--progress", action="store_true", help="show the progress bar even when not on a terminal")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("retrieve", help="search the guide (hybrid dense + BM25)")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
+    p.add_argument("--topic", choices=TOPICS, help="only this topic")
+    p.add_argument("--json", action="store_true", help="print a JSON list of hits")
+    p.set_defaults(func=cmd_retrieve)
+
+    p = sub.add_parser("serve", help="start the web app")
+    p.add_argument("--host", help="bind address (default from settings: 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default from settings: 7860)")
+    p.add_argument("--llm", choices=["smollm2", "ollama", "openai", "fake"], help="override llm.mode")
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except CoachError as exc:
+        print(f"coach {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""``Coach``: the facade the CLI, the web app and Python users share.
+
+It owns the settings and builds each service on first use (embeddings, index, guide), so
+``Coach.from_settings()`` is instant and a command pays only for what it touches.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from coach.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from coach.embeddings import LocalEmbeddings
+    from coach.guide import Guide
+    from coach.retrieval import GuideRetriever, Hit, HybridSearcher
+    from ingest.pipeline import IngestReport
+
+
+class Coach:
+    """Entry point: ``Coach.from_settings().retrieve("how do I detect drift?")``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.RLock()
+
+    @classmethod
+    def from_settings(cls, path: str | Path | None = None, **overrides: Any) -> "Coach":
+        """Load settings from ``path`` (or $COACH_CONFIG / ./coach.yaml) plus the environment.
+
+        Keyword overrides use dotted keys with ``__`` for dots, e.g. ``llm__mode="fake"``.
+        """
+        dotted = {key.replace("__", "."): value for key, value in overrides.items()}
+        return cls(load_settings(path, overrides=dotted))
+
+    @cached_property
+    def embeddings(self) -> "LocalEmbeddings":
+        from coach.embeddings import build_embeddings
+
+        return build_embeddings(self.settings)
+
+    @cached_property
+    def guide(self) -> "Guide":
+        from coach.guide import load_guide
+
+        return load_guide(self.settings.knowledge_dir)
+
+    @property
+    def searcher(self) -> "HybridSearcher":
+        with self._lock:
+            if "_searcher" not in self.__dict__:
+                from coach.retrieval import HybridSearcher
+                from coach.vectorstore import open_store
+
+                store = open_store(self.settings, self.embeddings, create=False)
+                self.__dict__["_searcher"] = HybridSearcher(store, self.embeddings, self.settings)
+            return self.__dict__["_searcher"]
+
+    def ingest(self, *, rebuild: bool = False, progress: bool = False, log=print) -> "IngestReport":
+        """Bring the index up to date with the guide; later searches see the new chunks."""
+        from ingest.pipeline import run_ingest
+
+        report = run_ingest(self.settings, self.embeddings, rebuild=rebuild, progress=progress, log=log)
+        with self._lock:
+            self.__dict__.pop("_searcher", None)
+            self.__dict__.pop("guide", None)
+        return report
+
+    def retrieve(self, query: str, k: int | None = None, topic: str | None = None) -> list["Hit"]:
+        """Hybrid search over the guide; raises QueryError / IndexMissingError with a one-line reason."""
+        from coach.retrieval import check_query
+
+        check_query(query, topic, self.settings.retrieval.max_query_chars)  # before loading anything
+        return self.searcher.search(query, k=k or self.settings.retrieval.k, topic=topic)
+
+    def retriever(self, k: int | None = None, topic: str | None = None) -> "GuideRetriever":
+        """The same search as a LangChain ``BaseRetriever``."""
+        from coach.retrieval import GuideRetriever
+
+        return GuideRetriever(searcher=self.searcher, k=k or self.settings.retrieval.k, topic=topic)

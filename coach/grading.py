@@ -1,0 +1,415 @@
+"""Rubric grading with a deterministic core: which key points an answer covers, with evidence.
+
+For every rubric point the grader looks for the answer sentence that makes it: semantic
+similarity (sentence vs. the point and its cue phrases) plus lexical evidence (cue phrases
+present). Only sentences that reason count as evidence, so a bare list of the right terms earns
+nothing; text that addresses the grader is removed first and reported as a red flag. No LLM is
+involved, so the same answer always gets the same grade.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from coach.answer_checks import is_reasoned, scan_answer, wordlike_share
+from coach.errors import QueryError
+from coach.questions import Question, QuestionBank, RedFlag, RubricPoint
+from coach.text import sentences, stems, words
+
+if TYPE_CHECKING:  # pragma: no cover
+    from coach.embeddings import LocalEmbeddings
+    from coach.guide import Guide
+    from coach.retrieval import HybridSearcher
+
+
+MANIPULATION_FLAG = "grader-manipulation"
+
+
+@dataclass(frozen=True)
+class GradingConfig:
+    """Thresholds of the deterministic grader (tuned on evals/data, see the README's figures)."""
+
+    cover_threshold: float = 0.56      # combined score a sentence needs to count as evidence
+    cue_bonus_one: float = 0.10        # lexical evidence: one cue phrase present in the sentence
+    cue_bonus_more: float = 0.16       # two or more distinct cue phrases
+    cue_weight: float = 0.9            # similarity to the cue list counts a little less than to the point
+    min_words: int = 12                # shorter answers are graded but flagged as too short
+    offtopic_similarity: float = 0.30  # best sentence-to-rubric similarity below this: off-topic
+    gibberish_share: float = 0.6       # share of known words below this: gibberish
+    red_flag_penalty: int = 8          # points off per red flag hit, at most max_penalty
+    manipulation_penalty: int = 30     # trying to instruct the grader costs more than any wrong claim
+    max_penalty: int = 40
+    match_threshold: float = 0.62      # free-text question -> bank question
+    guide_sections: int = 3            # sections used to build a rubric when nothing matches
+
+
+@dataclass
+class PointResult:
+    id: str
+    text: str
+    dimension: str
+    weight: int
+    covered: bool
+    evidence: str | None
+    strength: float
+    sections: list[str]
+
+
+@dataclass
+class FlagResult:
+    id: str
+    text: str
+    evidence: str
+
+
+@dataclass
+class GradeResult:
+    question_id: str
+    matched_question: str
+    match_score: float
+    rubric_source: str  # "bank" or "guide"
+    score: int
+    band: str
+    dimensions: dict[str, dict[str, Any]]
+    points: list[PointResult]
+    red_flags: list[FlagResult]
+    feedback: dict[str, Any]
+
+    @property
+    def covered_ids(self) -> list[str]:
+        return [p.id for p in self.points if p.covered]
+
+    @property
+    def missed(self) -> list[PointResult]:
+        return [p for p in self.points if not p.covered]
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for point in data["points"]:
+            point["strength"] = round(point["strength"], 3)
+        data["match_score"] = round(self.match_score, 3)
+        return data
+
+
+@dataclass
+class _Prepared:
+    """Per-question vectors and stemmed cues, computed once and reused."""
+
+    point_vecs: np.ndarray          # (points, dim)
+    cue_vecs: np.ndarray            # (points, dim): the cue list as one phrase
+    cue_stems: list[list[tuple[str, ...]]]
+    flag_stems: list[list[tuple[str, ...]]]
+    prompt_vec: np.ndarray
+
+
+def _cue_tuple(cue: str) -> tuple[str, ...]:
+    return tuple(stems(cue, keep_stopwords=False)) or tuple(stems(cue, keep_stopwords=True))
+
+
+def _contains(haystack: list[str], cue: tuple[str, ...]) -> bool:
+    """Cue stems appear in order, allowing up to two words between them (e.g. 'split ... by time')."""
+    if not cue:
+        return False
+    n = len(haystack)
+    for start in range(n):
+        if haystack[start] != cue[0]:
+            continue
+        pos, ok = start, True
+        for token in cue[1:]:
+            window = haystack[pos + 1: pos + 4]
+            if token not in window:
+                ok = False
+                break
+            pos = pos + 1 + window.index(token)
+        if ok:
+            return True
+    return False
+
+
+class Grader:
+    """Grades answers against bank questions (or a rubric built from the guide)."""
+
+    def __init__(
+        self,
+        bank: QuestionBank,
+        embeddings: "LocalEmbeddings",
+        *,
+        guide: "Guide | None" = None,
+        searcher: "HybridSearcher | None" = None,
+        config: GradingConfig | None = None,
+        vocabulary: frozenset[str] | None = None,
+        max_answer_chars: int = 12_000,
+    ) -> None:
+        self.bank = bank
+        self.embeddings = embeddings
+        self.guide = guide
+        self.searcher = searcher
+        self.config = config or GradingConfig()
+        self._vocabulary = vocabulary
+        self.max_answer_chars = max_answer_chars
+        self._prepared: dict[str, _Prepared] = {}
+        self._lock = threading.Lock()
+
+    # ----------------------------------------------------------------- preparation
+    @cached_property
+    def vocabulary(self) -> frozenset[str]:
+        if self._vocabulary is not None:
+            return self._vocabulary
+        from coach.embeddings import packaged_model_path
+
+        path = (self.embeddings.model_path or packaged_model_path()) / "vocab.txt"
+        if not path.is_file():
+            return frozenset()
+        return frozenset(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip().isalpha())
+
+    def prepare(self, question: Question) -> _Prepared:
+        with self._lock:
+            cached = self._prepared.get(question.id)
+        if cached is not None:
+            return cached
+        texts = [p.text for p in question.rubric] + [", ".join(p.cues) for p in question.rubric] + [question.prompt]
+        vecs = self.embeddings.encode(texts)
+        n = len(question.rubric)
+        prepared = _Prepared(
+            point_vecs=vecs[:n], cue_vecs=vecs[n:2 * n],
+            cue_stems=[[_cue_tuple(c) for c in p.cues] for p in question.rubric],
+            flag_stems=[[_cue_tuple(c) for c in f.cues] for f in question.red_flags],
+            prompt_vec=vecs[-1],
+        )
+        with self._lock:
+            self._prepared[question.id] = prepared
+        return prepared
+
+    @cached_property
+    def _prompt_matrix(self) -> tuple[list[str], np.ndarray]:
+        ids = list(self.bank.questions)
+        texts = [self.bank.questions[i].prompt for i in ids]
+        return ids, self.embeddings.encode(texts) if texts else np.zeros((0, 384), dtype="float32")
+
+    # ----------------------------------------------------------------- question matching
+    def match_question(self, text: str) -> tuple[Question | None, float]:
+        """Closest bank question to a free-text question, and the cosine similarity."""
+        if text in self.bank.questions:
+            return self.bank.questions[text], 1.0
+        ids, matrix = self._prompt_matrix
+        if not ids:
+            return None, 0.0
+        sims = matrix @ self.embeddings.encode([text])[0]
+        best = int(np.argmax(sims))
+        score = float(sims[best])
+        return (self.bank.questions[ids[best]] if score >= self.config.match_threshold else None), score
+
+    def rubric_from_guide(self, text: str) -> Question:
+        """A rubric built from the guide sections that best answer ``text`` (no bank question fits)."""
+        if self.searcher is None or self.guide is None:
+            raise QueryError("no bank question matches and the guide index is not available: run `coach ingest`")
+        section_ids: list[str] = []
+        for hit in self.searcher.search(text, k=10):
+            if hit.section_id not in section_ids and len(section_ids) < self.config.guide_sections:
+                section_ids.append(hit.section_id)
+        points = []
+        for sid in section_ids:
+            section = self.guide.get(sid)
+            if section is None:
+                continue
+            for heading, first in _h2_points(section.body):
+                cue_words = [w for w in stems(heading)][:4]
+                points.append(
+                    RubricPoint(
+                        id=f"{sid}:{len(points) + 1}", text=f"{heading}: {first}"[:300], dimension=_guess_dimension(heading + " " + first),
+                        weight=2, cues=[heading.lower()] + cue_words, probe=f"What would you say about {heading.lower()}?",
+                        sections=[sid],
+                    )
+                )
+        if not points:
+            raise QueryError("no bank question matches and the guide has no section close enough to build a rubric")
+        return Question(id="guide:" + "+".join(section_ids), topic=self.guide.get(section_ids[0]).topic, level="mid",
+                        prompt=text, rubric=points[:10])
+
+    # ----------------------------------------------------------------- grading
+    def grade(self, question: Question | str, answer: str) -> GradeResult:
+        """Grade ``answer``; ``question`` is a bank Question, a bank id, or free text."""
+        if not isinstance(answer, str):
+            raise QueryError("the answer must be text")
+        if len(answer) > self.max_answer_chars:
+            raise QueryError(f"the answer is {len(answer):,} characters; the limit is {self.max_answer_chars:,} (session.max_answer_chars)")
+        source, match_score = "bank", 1.0
+        if isinstance(question, str):
+            if not question.strip():
+                raise QueryError("the question is empty")
+            found, match_score = self.match_question(question.strip())
+            if found is None:
+                question, source = self.rubric_from_guide(question.strip()), "guide"
+            else:
+                question = found
+        return self._grade(question, answer, source, match_score)
+
+    def _grade(self, question: Question, answer: str, source: str, match_score: float) -> GradeResult:
+        cfg = self.config
+        prep = self.prepare(question)
+        scan = scan_answer(answer)
+        all_sentences = sentences(scan.clean)
+        reasoned = [s for s in all_sentences if is_reasoned(s)]
+        n_words = len(words(scan.clean))
+        notes: list[str] = []
+
+        best = np.full(len(question.rubric), -1.0)
+        best_row = np.full(len(question.rubric), -1, dtype=int)
+        top_similarity = 0.0
+        if reasoned:
+            vecs = self.embeddings.encode(reasoned)
+            sim_point = vecs @ prep.point_vecs.T               # (sentences, points)
+            sim_cue = (vecs @ prep.cue_vecs.T) * cfg.cue_weight
+            semantic = np.maximum(sim_point, sim_cue)
+            sentence_stems = [stems(s) for s in reasoned]
+            lexical = np.zeros_like(semantic)
+            for j, cues in enumerate(prep.cue_stems):
+                for i, toks in enumerate(sentence_stems):
+                    hits = sum(1 for c in cues if _contains(toks, c))
+                    lexical[i, j] = cfg.cue_bonus_more if hits >= 2 else cfg.cue_bonus_one if hits == 1 else 0.0
+            combined = semantic + lexical
+            best_row = combined.argmax(axis=0)
+            best = combined[best_row, np.arange(len(question.rubric))]
+            top_similarity = float(max(semantic.max(), float((vecs @ prep.prompt_vec).max())))
+
+        gibberish = n_words > 0 and wordlike_share(scan.clean, self.vocabulary) < cfg.gibberish_share if self.vocabulary else False
+        off_topic = bool(reasoned) and top_similarity < cfg.offtopic_similarity
+        points: list[PointResult] = []
+        for j, point in enumerate(question.rubric):
+            covered = bool(best[j] >= cfg.cover_threshold) and not gibberish and not off_topic
+            points.append(
+                PointResult(
+                    id=point.id, text=point.text, dimension=point.dimension, weight=point.weight, covered=covered,
+                    evidence=reasoned[best_row[j]] if covered else None, strength=float(max(best[j], 0.0)),
+                    sections=list(point.sections),
+                )
+            )
+
+        flags = self._red_flags(question.red_flags, prep, all_sentences, scan.injections, reasoned, n_words)
+        total = question.total_weight
+        raw = 100.0 * sum(p.weight for p in points if p.covered) / total if total else 0.0
+        penalty = min(cfg.max_penalty, sum(
+            cfg.manipulation_penalty if f.id == MANIPULATION_FLAG else cfg.red_flag_penalty for f in flags))
+        score = int(round(max(0.0, raw - penalty)))
+
+        if not answer.strip():
+            notes.append("The answer is empty: write out how you would approach the question.")
+        elif n_words < cfg.min_words:
+            notes.append(f"The answer has {n_words} word(s): too short to show any reasoning. Explain what you would do and why.")
+        elif gibberish:
+            notes.append("The answer does not read as English prose, so nothing in it can be credited.")
+        elif off_topic:
+            notes.append("The answer does not address this question; nothing in it matches what the question asks.")
+        elif not reasoned:
+            notes.append("The answer lists terms without explaining them; only reasoned sentences earn credit.")
+        if scan.injections:
+            notes.append("Text addressed to the grader was ignored and reported as a red flag.")
+
+        return GradeResult(
+            question_id=question.id, matched_question=question.prompt, match_score=match_score, rubric_source=source,
+            score=score, band=self.bank.rubric.band_for(score).band, dimensions=self._dimensions(points),
+            points=points, red_flags=flags, feedback=self._feedback(question, points, flags, score, notes, source),
+        )
+
+    def _red_flags(self, flags: list[RedFlag], prep: _Prepared, all_sentences: list[str], injections: list[str],
+                   reasoned: list[str], n_words: int) -> list[FlagResult]:
+        found: list[FlagResult] = []
+        stemmed = [stems(s) for s in all_sentences]
+        for flag, cue_list in zip(flags, prep.flag_stems):
+            for sentence, toks in zip(all_sentences, stemmed):
+                if any(_contains(toks, c) for c in cue_list):
+                    found.append(FlagResult(id=flag.id, text=flag.text, evidence=sentence))
+                    break
+        if injections:
+            found.append(FlagResult(id=MANIPULATION_FLAG,
+                                    text="The answer tries to instruct the grader instead of answering the question.",
+                                    evidence=injections[0]))
+        listed = [s for s in all_sentences if not is_reasoned(s) and len(words(s)) >= 6]
+        listed_words = sum(len(words(s)) for s in listed)
+        if n_words >= 15 and listed_words >= 0.5 * n_words:
+            found.append(FlagResult(id="terms-without-reasoning",
+                                    text="Most of the answer is a list of terms with no reasoning behind them.",
+                                    evidence=listed[0][:200]))
+        return found
+
+    def _dimensions(self, points: list[PointResult]) -> dict[str, dict[str, Any]]:
+        dims: dict[str, dict[str, Any]] = {}
+        for d in self.bank.rubric.dimension_ids:
+            mine = [p for p in points if p.dimension == d]
+            if not mine:
+                continue
+            got = sum(p.weight for p in mine if p.covered)
+            total = sum(p.weight for p in mine)
+            dims[d] = {"score": int(round(100 * got / total)), "covered": sum(p.covered for p in mine),
+                       "points": len(mine), "name": self.bank.rubric.dimension(d).name}
+        return dims
+
+    def _feedback(self, question: Question, points: list[PointResult], flags: list[FlagResult], score: int,
+                  notes: list[str], source: str) -> dict[str, Any]:
+        band = self.bank.rubric.band_for(score)
+        covered = sorted((p for p in points if p.covered), key=lambda p: -p.weight)
+        missed = sorted((p for p in points if not p.covered), key=lambda p: -p.weight)
+        summary = f"{score}/100, {band.band}: {band.says}"
+        if source == "guide":
+            notes.insert(0, "No bank question was close enough; this rubric was built from the guide sections cited.")
+        return {
+            "summary": summary,
+            "notes": notes,
+            "strengths": [f"{p.text} (you said: \"{_clip(p.evidence)}\")" for p in covered[:4]],
+            "gaps": [f"{p.text} Study: {', '.join(p.sections)}." for p in missed],
+            "red_flags": [f"{f.text} (\"{_clip(f.evidence)}\")" for f in flags],
+        }
+
+
+def _clip(text: str | None, n: int = 140) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+_SKIP_HEADINGS = {"what interviewers probe", "common mistakes", "related sections", "worked example"}
+
+
+def _h2_points(body: str) -> list[tuple[str, str]]:
+    """(heading, first sentence) for each content H2 of a section."""
+    out = []
+    for block in body.split("\n## ")[1:]:
+        heading, _, rest = block.partition("\n")
+        heading = heading.strip()
+        if heading.lower() in _SKIP_HEADINGS or heading.lower().startswith("trade-off"):
+            continue
+        prose = [s for s in sentences(rest) if not s.startswith("|") and len(s.split()) > 5]
+        if prose:
+            out.append((heading, prose[0]))
+    return out
+
+
+_DIMENSION_WORDS = {
+    "metrics": ["metric", "auc", "precision", "recall", "ndcg", "ctr"],
+    "data": ["label", "data", "sampling", "annotat"],
+    "features": ["feature", "embedding", "encoding"],
+    "modeling": ["model", "training", "loss", "architecture"],
+    "serving": ["latency", "serving", "cache", "throughput", "batch", "qps"],
+    "monitoring": ["monitor", "drift", "alert", "rollout", "canary", "a/b", "retrain"],
+    "tradeoffs": ["trade-off", "cost", "versus", " vs"],
+}
+
+
+def _guess_dimension(text: str) -> str:
+    low = text.lower()
+    scores = {d: sum(low.count(w) for w in ws) for d, ws in _DIMENSION_WORDS.items()}
+    best = max(scores, key=scores.get)
+    return best if scores[best] else "framing"
+
+
+def load_labelled(path: Path) -> list[dict[str, Any]]:
+    """Labelled answers from ``evals/data/graded_answers*.yaml`` (used by evals and tests)."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return list(data.get("answers", []))

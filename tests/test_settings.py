@@ -1,0 +1,80 @@
+import pytest
+
+from coach.errors import SettingsError
+from coach.settings import load_settings
+
+
+def test_defaults_without_file(tmp_path):
+    s = load_settings(env={})
+    assert s.llm.mode == "smollm2"
+    assert s.retrieval.k == 5
+    assert s.chroma_path == (tmp_path / ".coach" / "chroma").resolve()
+    assert s.server.port == 7860
+
+
+def test_repo_settings_file_is_valid():
+    from tests.conftest import ROOT
+
+    s = load_settings(ROOT / "coach.yaml", env={})
+    assert s.knowledge_dir == ROOT / "knowledge"
+
+
+def test_yaml_values_and_relative_paths(tmp_path):
+    cfg = tmp_path / "conf" / "c.yaml"
+    cfg.parent.mkdir()
+    cfg.write_text("paths:\n  data_dir: state\nretrieval:\n  k: 7\n")
+    s = load_settings(cfg, env={})
+    assert s.retrieval.k == 7
+    assert s.data_dir == (tmp_path / "conf" / "state").resolve()
+
+
+def test_env_overrides_win_over_file(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("llm:\n  mode: ollama\n")
+    s = load_settings(cfg, env={"COACH_LLM__MODE": "fake", "COACH_PORT": "9000", "COACH_RETRIEVAL__K": "3"})
+    assert s.llm.mode == "fake"
+    assert s.server.port == 9000
+    assert s.retrieval.k == 3
+
+
+def test_unknown_key_in_file_is_named(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("retrieval:\n  kk: 3\n")
+    with pytest.raises(SettingsError, match=r"retrieval\.kk.*unknown key"):
+        load_settings(cfg, env={})
+
+
+def test_unknown_section_is_named(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("retreival:\n  k: 3\n")
+    with pytest.raises(SettingsError, match="retreival"):
+        load_settings(cfg, env={})
+
+
+def test_bad_value_names_key_and_variable():
+    with pytest.raises(SettingsError, match=r"COACH_RETRIEVAL__K.*retrieval\.k"):
+        load_settings(env={"COACH_RETRIEVAL__K": "many"})
+    with pytest.raises(SettingsError, match="llm.mode"):
+        load_settings(env={"COACH_LLM__MODE": "gpt9"})
+
+
+def test_unknown_env_variable_is_an_error():
+    with pytest.raises(SettingsError, match="COACH_LLMMODE"):
+        load_settings(env={"COACH_LLMMODE": "fake"})
+
+
+def test_broken_yaml_names_line(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("llm:\n  mode: fake\n  model: [unclosed\n")
+    with pytest.raises(SettingsError, match=r"c\.yaml:\d+: broken YAML"):
+        load_settings(cfg, env={})
+
+
+def test_host_and_port_go_together():
+    with pytest.raises(SettingsError, match="host and vector_store.port"):
+        load_settings(env={"COACH_VECTOR_STORE__HOST": "127.0.0.1"})
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(SettingsError, match="does not exist"):
+        load_settings(tmp_path / "nope.yaml", env={})
