@@ -59,3 +59,9 @@ class SessionError(CoachError):
     """A practice session was used out of order or does not exist."""
 
     exit_code = 8
+
+
+class StoreError(CoachError):
+    """The session database is unreadable, locked, or newer than this version of the coach."""
+
+    exit_code = 9

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 MANIPULATION_FLAG = "grader-manipulation"
+LISTING_FLAG = "terms-without-reasoning"
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class GradingConfig:
     gibberish_share: float = 0.6       # share of known words below this: gibberish
     red_flag_penalty: int = 8          # points off per red flag hit, at most max_penalty
     manipulation_penalty: int = 30     # trying to instruct the grader costs more than any wrong claim
+    listing_penalty: int = 20          # an answer that is mostly a list of terms shows no reasoning
     max_penalty: int = 40
     match_threshold: float = 0.62      # free-text question -> bank question
     guide_sections: int = 3            # sections used to build a rubric when nothing matches
@@ -294,8 +296,8 @@ class Grader:
         flags = self._red_flags(question.red_flags, prep, all_sentences, scan.injections, reasoned, n_words)
         total = question.total_weight
         raw = 100.0 * sum(p.weight for p in points if p.covered) / total if total else 0.0
-        penalty = min(cfg.max_penalty, sum(
-            cfg.manipulation_penalty if f.id == MANIPULATION_FLAG else cfg.red_flag_penalty for f in flags))
+        special = {MANIPULATION_FLAG: cfg.manipulation_penalty, LISTING_FLAG: cfg.listing_penalty}
+        penalty = min(cfg.max_penalty, sum(special.get(f.id, cfg.red_flag_penalty) for f in flags))
         score = int(round(max(0.0, raw - penalty)))
 
         if not answer.strip():
@@ -333,7 +335,7 @@ class Grader:
         listed = [s for s in all_sentences if not is_reasoned(s) and len(words(s)) >= 6]
         listed_words = sum(len(words(s)) for s in listed)
         if n_words >= 15 and listed_words >= 0.5 * n_words:
-            found.append(FlagResult(id="terms-without-reasoning",
+            found.append(FlagResult(id=LISTING_FLAG,
                                     text="Most of the answer is a list of terms with no reasoning behind them.",
                                     evidence=listed[0][:200]))
         return found

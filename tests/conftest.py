@@ -121,3 +121,17 @@ def run_cli(*args: str, config: Path | None = None, env: dict | None = None, tim
         cmd += ["--config", str(config)]
     proc = subprocess.run(cmd + list(args), capture_output=True, text=True, env=full_env, timeout=timeout)
     return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture(scope="session")
+def real_coach(tmp_path_factory, embeddings):
+    """A Coach over the real guide and question bank, ingested once per test run."""
+    from coach.core import Coach
+    from coach.settings import load_settings
+
+    folder = tmp_path_factory.mktemp("real")
+    cfg = write_config(folder, ROOT / "knowledge", llm={"mode": "fake"})
+    coach = Coach(load_settings(cfg, env={}))
+    coach.__dict__["embeddings"] = embeddings
+    coach.ingest()
+    return coach
