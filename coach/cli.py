@@ -53,6 +53,36 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_answer(args: argparse.Namespace) -> str:
+    from pathlib import Path
+
+    from coach.errors import QueryError
+
+    if args.answer_file:
+        path = Path(args.answer_file)
+        if str(path) == "-":
+            return sys.stdin.read()
+        if not path.is_file():
+            raise QueryError(f"--answer-file {path} does not exist")
+        try:
+            return path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise QueryError(f"--answer-file {path} is not UTF-8 text") from None
+    return args.answer
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from coach.report import grade_text
+
+    coach = _coach(args)
+    result = coach.grade(args.question, _read_answer(args))
+    if args.json:
+        _print_json(result.as_json())
+    else:
+        print(grade_text(result))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from coach.ui import serve
 
@@ -81,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--topic", choices=TOPICS, help="only this topic")
     p.add_argument("--json", action="store_true", help="print a JSON list of hits")
     p.set_defaults(func=cmd_retrieve)
+
+    p = sub.add_parser("grade", help="grade an answer against the rubric of a question")
+    p.add_argument("--question", required=True, help="a bank question id (e.g. arch-q01) or the question's text")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--answer", help="the answer text")
+    group.add_argument("--answer-file", help="a file holding the answer ('-' reads standard input)")
+    p.add_argument("--json", action="store_true", help="print the full result as JSON")
+    p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("serve", help="start the web app")
     p.add_argument("--host", help="bind address (default from settings: 127.0.0.1)")

@@ -15,7 +15,9 @@ from coach.settings import Settings, load_settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from coach.embeddings import LocalEmbeddings
+    from coach.grading import GradeResult, Grader
     from coach.guide import Guide
+    from coach.questions import Question, QuestionBank
     from coach.retrieval import GuideRetriever, Hit, HybridSearcher
     from ingest.pipeline import IngestReport
 
@@ -66,7 +68,8 @@ class Coach:
         report = run_ingest(self.settings, self.embeddings, rebuild=rebuild, progress=progress, log=log)
         with self._lock:
             self.__dict__.pop("_searcher", None)
-            self.__dict__.pop("guide", None)
+            for name in ("guide", "bank", "grader"):
+                self.__dict__.pop(name, None)
         return report
 
     def retrieve(self, query: str, k: int | None = None, topic: str | None = None) -> list["Hit"]:
@@ -81,3 +84,32 @@ class Coach:
         from coach.retrieval import GuideRetriever
 
         return GuideRetriever(searcher=self.searcher, k=k or self.settings.retrieval.k, topic=topic)
+
+    # ------------------------------------------------------------------ grading
+    @cached_property
+    def bank(self) -> "QuestionBank":
+        """Rubric and questions, with every section link checked against the guide."""
+        from coach.questions import load_question_bank
+
+        return load_question_bank(self.settings.knowledge_dir, set(self.guide.sections))
+
+    @cached_property
+    def grader(self) -> "Grader":
+        from coach.grading import Grader
+
+        return Grader(self.bank, self.embeddings, guide=self.guide, searcher=_LazySearcher(self),
+                      max_answer_chars=self.settings.session.max_answer_chars)
+
+    def grade(self, question: "str | Question", answer: str) -> "GradeResult":
+        """Grade an answer against a bank question (object, id or free text)."""
+        return self.grader.grade(question, answer)
+
+
+class _LazySearcher:
+    """Defers opening the index until a free-text question needs a rubric built from the guide."""
+
+    def __init__(self, coach: Coach) -> None:
+        self._coach = coach
+
+    def search(self, query: str, k: int = 5, topic: str | None = None):
+        return self._coach.searcher.search(query, k=k, topic=topic)

@@ -47,6 +47,7 @@ class GradingConfig:
     manipulation_penalty: int = 30     # trying to instruct the grader costs more than any wrong claim
     listing_penalty: int = 20          # an answer that is mostly a list of terms shows no reasoning
     max_penalty: int = 40
+    max_points_per_sentence: int = 2   # one sentence rarely makes more than two distinct points
     match_threshold: float = 0.62      # free-text question -> bank question
     guide_sections: int = 3            # sections used to build a rubric when nothing matches
 
@@ -276,8 +277,7 @@ class Grader:
                     hits = sum(1 for c in cues if _contains(toks, c))
                     lexical[i, j] = cfg.cue_bonus_more if hits >= 2 else cfg.cue_bonus_one if hits == 1 else 0.0
             combined = semantic + lexical
-            best_row = combined.argmax(axis=0)
-            best = combined[best_row, np.arange(len(question.rubric))]
+            best_row, best = _assign_evidence(combined, cfg.cover_threshold, cfg.max_points_per_sentence)
             top_similarity = float(max(semantic.max(), float((vecs @ prep.prompt_vec).max())))
 
         gibberish = n_words > 0 and wordlike_share(scan.clean, self.vocabulary) < cfg.gibberish_share if self.vocabulary else False
@@ -367,6 +367,27 @@ class Grader:
             "gaps": [f"{p.text} Study: {', '.join(p.sections)}." for p in missed],
             "red_flags": [f"{f.text} (\"{_clip(f.evidence)}\")" for f in flags],
         }
+
+
+def _assign_evidence(combined: np.ndarray, threshold: float, per_sentence: int) -> tuple[np.ndarray, np.ndarray]:
+    """Best sentence per point, strongest pairs first, each sentence credited for at most ``per_sentence`` points.
+
+    Returns (row of the evidence sentence, combined score) per point; a point whose candidates were
+    all used up keeps its best remaining score, which is then below the threshold or from a free row.
+    """
+    n_sent, n_points = combined.shape
+    rows = np.full(n_points, -1, dtype=int)
+    scores = np.full(n_points, -1.0)
+    used = np.zeros(n_sent, dtype=int)
+    order = np.dstack(np.unravel_index(np.argsort(-combined, axis=None), combined.shape))[0]
+    for i, j in order:
+        if rows[j] >= 0:
+            continue
+        if combined[i, j] >= threshold and used[i] >= per_sentence:
+            continue
+        rows[j], scores[j] = i, combined[i, j]
+        used[i] += 1
+    return rows, scores
 
 
 def _clip(text: str | None, n: int = 140) -> str:
