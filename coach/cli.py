@@ -83,6 +83,93 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stream(chunks) -> str:
+    parts = []
+    for chunk in chunks:
+        parts.append(chunk)
+        sys.stdout.write(chunk)
+        sys.stdout.flush()
+    sys.stdout.write("\n")
+    return "".join(parts)
+
+
+def cmd_practice(args: argparse.Namespace) -> int:
+    coach = _coach(args)
+    engine = coach.engine
+    if args.resume:
+        view = engine.view(args.resume)
+        print(f"Resuming session {view.session_id} ({view.topic}, {view.level}).\n")
+        for role, kind, content in view.transcript:
+            print(f"{'Interviewer' if role == 'coach' else 'You'}: {content}\n")
+    else:
+        view = engine.start(topic=args.topic, level=args.level, weakest=args.weakest, question_id=args.question)
+        print(f"Session {view.session_id} — {view.topic}, {view.level} ({view.question_id})\n")
+        print(f"Interviewer: {view.question}\n")
+    print("Answer in as many turns as you like (a blank line sends). Ask clarifying questions any time;"
+          " type 'done' for the critique.\n")
+    while True:
+        lines = []
+        try:
+            while True:
+                line = input("You> " if not lines else "...> ")
+                if not line.strip():
+                    break
+                lines.append(line)
+        except EOFError:
+            if not lines:
+                print(f"\nSession saved; resume with: coach practice --resume {view.session_id}")
+                return 0
+        text = "\n".join(lines).strip()
+        if not text:
+            continue
+        try:
+            reply = engine.respond(view.session_id, text)
+        except CoachError as exc:
+            print(f"(!) {exc}")
+            continue
+        print("\nInterviewer: ", end="")
+        _stream(reply.chunks)
+        print()
+        if reply.done:
+            print(f"Report: coach report {view.session_id}")
+            return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    coach = _coach(args)
+    result = coach.ask(args.question, topic=args.topic)
+    if args.json:
+        _print_json(result.as_json())
+        return 0
+    print(result.answer)
+    if result.citations:
+        print("\nSources:")
+        for c in result.citations:
+            print(f"  [{c.n}] {c.heading} — knowledge/{c.source}")
+    return 0
+
+
+def cmd_progress(args: argparse.Namespace) -> int:
+    from coach.progress import progress_text
+
+    coach = _coach(args)
+    print(progress_text(coach))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    coach = _coach(args)
+    text = coach.report(args.session_id)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        print(text)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from coach.ui import serve
 
@@ -119,6 +206,30 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--answer-file", help="a file holding the answer ('-' reads standard input)")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("practice", help="an interactive practice interview in the terminal")
+    p.add_argument("--topic", choices=TOPICS)
+    p.add_argument("--level", choices=LEVELS)
+    p.add_argument("--weakest", action="store_true", help="pick from your weakest dimension")
+    p.add_argument("--question", help="a bank question id")
+    p.add_argument("--resume", metavar="SESSION_ID", help="continue an unfinished session")
+    p.add_argument("--llm", choices=["smollm2", "ollama", "openai", "fake"], help="override llm.mode")
+    p.set_defaults(func=cmd_practice)
+
+    p = sub.add_parser("ask", help="ask the guide a question; answers cite their sources")
+    p.add_argument("question")
+    p.add_argument("--topic", choices=TOPICS)
+    p.add_argument("--json", action="store_true", help="print answer, citations and grounded as JSON")
+    p.add_argument("--llm", choices=["smollm2", "ollama", "openai", "fake"], help="override llm.mode")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("progress", help="mastery per topic and dimension, recent sessions, what to practise next")
+    p.set_defaults(func=cmd_progress)
+
+    p = sub.add_parser("report", help="write a session as Markdown")
+    p.add_argument("session_id")
+    p.add_argument("-o", "--output", help="file to write (default: print)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("serve", help="start the web app")
     p.add_argument("--host", help="bind address (default from settings: 127.0.0.1)")

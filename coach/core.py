@@ -15,7 +15,15 @@ from coach.settings import Settings, load_settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from coach.embeddings import LocalEmbeddings
+    from langchain_core.language_models import BaseChatModel
+
+    from coach.ask import AskResult, GuideAnswerer
+    from coach.assessment import Assessment
     from coach.grading import GradeResult, Grader
+    from coach.phrasing import Phraser
+    from coach.prompts import PromptLibrary
+    from coach.session import PracticeEngine
+    from coach.store import Mastery, Store
     from coach.guide import Guide
     from coach.questions import Question, QuestionBank
     from coach.retrieval import GuideRetriever, Hit, HybridSearcher
@@ -104,6 +112,69 @@ class Coach:
         """Grade an answer against a bank question (object, id or free text)."""
         return self.grader.grade(question, answer)
 
+    # ------------------------------------------------------------------ LLM phrasing
+    @cached_property
+    def chat_model(self) -> "BaseChatModel":
+        """The configured backend (built once; the embedded model itself loads on first call)."""
+        from coach.llm import build_chat_model
+
+        return build_chat_model(self.settings)
+
+    @cached_property
+    def prompts(self) -> "PromptLibrary":
+        from coach.prompts import PromptLibrary
+
+        return PromptLibrary(self.settings.prompts_dir)
+
+    def phraser(self) -> "Phraser":
+        """A fresh guarded phraser per turn (it records that turn's fallback state)."""
+        from coach.phrasing import Phraser
+
+        return Phraser(self.chat_model, self.prompts, self.settings.llm.timeout_s)
+
+    # ------------------------------------------------------------------ sessions, ask, progress
+    @cached_property
+    def store(self) -> "Store":
+        from coach.store import Store
+
+        return Store.from_settings(self.settings)
+
+    @cached_property
+    def engine(self) -> "PracticeEngine":
+        from coach.session import PracticeEngine
+
+        return PracticeEngine(self.bank, self.guide, self.grader, self.store, self.embeddings, self.settings.session,
+                              phraser_factory=self.phraser)
+
+    @cached_property
+    def answerer(self) -> "GuideAnswerer":
+        from coach.ask import GuideAnswerer
+
+        return GuideAnswerer(_LazySearcher(self), self.embeddings, self.settings.retrieval.min_dense_similarity,
+                             phraser_factory=self.phraser)
+
+    def ask(self, question: str, topic: str | None = None) -> "AskResult":
+        """Answer a question from the guide with numbered citations (or say it is not covered)."""
+        from coach.retrieval import check_query
+
+        check_query(question, topic, self.settings.retrieval.max_query_chars)
+        return self.answerer.ask(question, topic=topic)
+
+    def assess(self, question_id: str, answer: str, ratings: dict[str, int], user: str = "local") -> "Assessment":
+        """Self-assessment: grade the answer and compare it with the candidate's own ratings."""
+        from coach.assessment import self_assess
+
+        return self_assess(self.grader, self.store, question_id, answer, ratings, user=user)
+
+    def progress(self, user: str | None = None) -> "Mastery":
+        return self.store.mastery(user=user)
+
+    def report(self, session_id: str) -> str:
+        """The session as Markdown: question, transcript, critique and citations."""
+        from coach.session_report import session_markdown
+
+        return session_markdown(self, session_id)
+
 
 class _LazySearcher:
     """Defers opening the index until a free-text question needs a rubric built from the guide."""
@@ -113,3 +184,4 @@ class _LazySearcher:
 
     def search(self, query: str, k: int = 5, topic: str | None = None):
         return self._coach.searcher.search(query, k=k, topic=topic)
+

@@ -92,6 +92,14 @@ class GradeResult:
     def missed(self) -> list[PointResult]:
         return [p for p in self.points if not p.covered]
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "GradeResult":
+        """Rebuild a stored grade (the store keeps ``as_json()``)."""
+        fields = dict(data)
+        fields["points"] = [PointResult(**p) for p in data["points"]]
+        fields["red_flags"] = [FlagResult(**f) for f in data["red_flags"]]
+        return cls(**fields)
+
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         for point in data["points"]:

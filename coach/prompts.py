@@ -19,20 +19,31 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from coach.errors import PromptError
 
 REQUIRED_FIELDS = ("name", "description", "variables", "system", "user", "max_chars", "min_chars")
+OPTIONAL_FIELDS = ("max_sentences", "asks_question", "must_include", "min_grounding")
 
 
 @dataclass(frozen=True)
 class PromptTemplate:
-    """One validated template; ``min_chars``/``max_chars`` bound the model's reply length."""
+    """One validated template; the fields after ``path`` bound what the model's reply may be.
+
+    ``min_chars``/``max_chars`` bound its length. Optional: ``max_sentences`` ends it after that
+    many sentences, ``asks_question`` requires a '?', ``must_include`` names variables whose
+    values must appear in it, and ``min_grounding`` is the share (0-1) of each sentence's content
+    words that must come from the prompt's variables (answers "from the facts only").
+    """
 
     name: str
     description: str
     variables: tuple[str, ...]
     system: str
     user: str
+    path: Path
     max_chars: int
     min_chars: int
-    path: Path
+    max_sentences: int | None = None
+    asks_question: bool = False
+    must_include: tuple[str, ...] = ()
+    min_grounding: float = 0.0
 
     def render(self, **variables: Any) -> list[BaseMessage]:
         """System + human messages with every declared variable filled in."""
@@ -93,6 +104,21 @@ def load_template(path: Path) -> PromptTemplate:
             raise PromptError(f"{path}: {field!r} must be a whole number >= 0")
     if data["min_chars"] >= data["max_chars"]:
         raise PromptError(f"{path}: min_chars must be smaller than max_chars")
+    unknown = sorted(set(data) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS))
+    if unknown:
+        raise PromptError(f"{path}: unknown field(s) {', '.join(unknown)}")
+    max_sentences = data.get("max_sentences")
+    if max_sentences is not None and (not isinstance(max_sentences, int) or isinstance(max_sentences, bool)
+                                      or max_sentences < 1):
+        raise PromptError(f"{path}: 'max_sentences' must be a whole number >= 1")
+    if not isinstance(data.get("asks_question", False), bool):
+        raise PromptError(f"{path}: 'asks_question' must be true or false")
+    must_include = data.get("must_include", [])
+    if not isinstance(must_include, list) or not set(must_include) <= set(variables):
+        raise PromptError(f"{path}: 'must_include' must list declared variables")
+    min_grounding = data.get("min_grounding", 0.0)
+    if not isinstance(min_grounding, (int, float)) or isinstance(min_grounding, bool) or not 0 <= min_grounding <= 1:
+        raise PromptError(f"{path}: 'min_grounding' must be a number from 0 to 1")
     used = _placeholders(data["system"], f"{path}: system") | _placeholders(data["user"], f"{path}: user")
     undeclared = sorted(used - set(variables))
     if undeclared:
@@ -104,6 +130,8 @@ def load_template(path: Path) -> PromptTemplate:
         name=data["name"], description=data["description"].strip(), variables=tuple(variables),
         system=data["system"].strip(), user=data["user"].strip(),
         max_chars=data["max_chars"], min_chars=data["min_chars"], path=path,
+        max_sentences=max_sentences, asks_question=data.get("asks_question", False),
+        must_include=tuple(must_include), min_grounding=float(min_grounding),
     )
 
 

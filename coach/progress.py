@@ -1,0 +1,49 @@
+"""Progress summaries shared by the CLI and the web app: mastery, history, the next question."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from coach.core import Coach
+
+
+def recommend_next(coach: "Coach", user: str | None = None) -> dict[str, Any] | None:
+    """The question "weakest area" would pose now, with the reason."""
+    mastery = coach.store.mastery(user=user)
+    question = coach.engine.choose_question(weakest=True, user=user or "local")
+    dim = mastery.weakest_dimension()
+    if mastery.unpracticed_topics:
+        reason = f"you have not practised {', '.join(mastery.unpracticed_topics)} yet"
+    elif dim:
+        reason = f"your weakest dimension is {coach.bank.rubric.dimension(dim).name}"
+    else:
+        reason = "start anywhere"
+    return {"question_id": question.id, "topic": question.topic, "level": question.level, "prompt": question.prompt,
+            "reason": reason}
+
+
+def progress_text(coach: "Coach", user: str | None = None) -> str:
+    mastery = coach.store.mastery(user=user)
+    lines = ["Mastery by topic (mean of recent final scores):"]
+    for topic, value in sorted(mastery.by_topic.items()):
+        lines.append(f"  {topic:<16} {value:5.1f}")
+    if mastery.unpracticed_topics:
+        lines.append(f"  not practised yet: {', '.join(mastery.unpracticed_topics)}")
+    if mastery.by_dimension:
+        lines.append("Mastery by dimension:")
+        for dim, value in sorted(mastery.by_dimension.items(), key=lambda kv: kv[1]):
+            lines.append(f"  {coach.bank.rubric.dimension(dim).name:<46} {value:5.1f}")
+    sessions = coach.store.list_sessions(limit=10, user=user)
+    if sessions:
+        lines.append("Recent sessions:")
+        for s in sessions:
+            when = dt.datetime.fromtimestamp(s.started_at).strftime("%Y-%m-%d %H:%M")
+            score = "—" if s.score is None else f"{s.score:>3}"
+            lines.append(f"  {s.id}  {when}  {s.kind:<11} {s.question_id:<10} {s.status:<9} {score}")
+    rec = recommend_next(coach, user)
+    if rec:
+        lines.append(f"Next: {rec['question_id']} ({rec['topic']}, {rec['level']}) because {rec['reason']}:")
+        lines.append(f"  {rec['prompt']}")
+    return "\n".join(lines)
