@@ -170,6 +170,27 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_guide(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from coach.guide_table import guide_table, replace_table
+
+    coach = _coach(args)
+    table = guide_table(coach.guide)
+    if args.update_readme:
+        readme = Path(args.update_readme)
+        readme.write_text(replace_table(readme.read_text(encoding="utf-8"), table), encoding="utf-8")
+        print(f"updated the guide table in {readme}")
+    elif args.markdown:
+        print(table)
+    else:
+        for topic in TOPICS:
+            print(topic)
+            for s in coach.guide.by_topic(topic):
+                print(f"  {s.id:<30} {s.word_count:>5} words  {s.title}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from coach.ui import serve
 
@@ -230,6 +251,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("session_id")
     p.add_argument("-o", "--output", help="file to write (default: print)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("guide", help="list the guide's topics and sections")
+    p.add_argument("--markdown", action="store_true", help="print the README table")
+    p.add_argument("--update-readme", metavar="README", help="rewrite the table between the markers in README")
+    p.set_defaults(func=cmd_guide)
 
     p = sub.add_parser("serve", help="start the web app")
     p.add_argument("--host", help="bind address (default from settings: 127.0.0.1)")

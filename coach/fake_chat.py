@@ -23,6 +23,7 @@ from pydantic import Field, PrivateAttr
 class RecordingFakeChat(GenericFakeChatModel):
     """Queued replies, recorded calls, and optional simulated failure or slowness."""
 
+    # The parent's reply iterator is unused: replies come from the thread-safe queue below.
     messages: Iterator[AIMessage | str] = Field(default_factory=lambda: iter(()), exclude=True, repr=False)
     calls: list[list[BaseMessage]] = Field(default_factory=list)
     fail_with: Exception | None = Field(None, description="Raised by every call when set.")

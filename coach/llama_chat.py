@@ -80,7 +80,7 @@ def _to_llama_messages(messages: list[BaseMessage]) -> list[dict[str, str]]:
         role = _ROLES.get(message.type)
         if role is None:
             raise LLMError(f"the embedded model cannot take a {message.type!r} message")
-        out.append({"role": role, "content": message.text})
+        out.append({"role": role, "content": str(message.text)})
     return out
 
 

@@ -30,7 +30,7 @@ LOCAL_PLACEHOLDER_KEY = "not-needed-for-local-servers"
 
 def _build_smollm2(settings: Settings) -> BaseChatModel:
     llm = settings.llm
-    path = settings.resolve(Path(llm.model)) if llm.model else packaged_gguf()
+    path = settings.resolve(Path(llm.model).expanduser()) if llm.model else packaged_gguf()
     if not path.is_file():
         raise LLMError(f"llm.model: GGUF file {path} does not exist (leave llm.model empty for the packaged SmolLM2)")
     return LlamaCppChat(
@@ -100,5 +100,18 @@ def build_chat_model(settings: Settings) -> BaseChatModel:
     if builder is None:
         raise LLMError(f"unknown llm.mode {mode!r}; valid modes: {', '.join(BUILDERS)}")
     model = builder(settings)
-    log.info("chat backend: mode=%s model=%s base_url=%s", mode, settings.llm.model, settings.llm.base_url)
+    log.info("chat backend: mode=%s model=%s base_url=%s",
+             mode, settings.llm.model, _without_credentials(settings.llm.base_url))
     return model
+
+
+def _without_credentials(url: str | None) -> str | None:
+    """The URL for logs, with any ``user:password@`` part removed."""
+    if not url:
+        return url
+    parts = urlparse(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return parts._replace(netloc=netloc).geturl()

@@ -156,7 +156,7 @@ class _Guard:
             limit = self.template.max_sentences
             if waiting:
                 return [], (waiting if limit is not None and len(self.held) >= limit else None)
-            if not (_content_stems(self.text()) & self.topic):
+            if self.topic and not (_content_stems(self.text()) & self.topic):
                 return [], "off topic (no content word shared with the prompt or fallback)"
         out, self.held = self.held, []
         self.released.extend(out)
@@ -166,7 +166,9 @@ class _Guard:
         """Reason the reply is unusable once the model is done, or None."""
         if self.released:
             return None
-        return "empty reply" if not self.held else self._waiting_for()
+        if not self.held:
+            return "empty reply"
+        return self._waiting_for() or "unusable reply"
 
 
 def _pump(model: BaseChatModel, messages: list[BaseMessage], out: queue.Queue, cancel: threading.Event) -> None:
@@ -221,7 +223,9 @@ class Phraser:
         """The whole guarded reply as one string."""
         return "".join(self.stream(prompt_name, fallback, banned=banned, reference=reference, **variables))
 
-    def _run(self, template: PromptTemplate, messages: list[BaseMessage], fallback: str, guard: _Guard) -> Iterator[str]:
+    def _run(
+        self, template: PromptTemplate, messages: list[BaseMessage], fallback: str, guard: _Guard
+    ) -> Iterator[str]:
         out: queue.Queue = queue.Queue()
         cancel = threading.Event()
         threading.Thread(

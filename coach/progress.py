@@ -47,3 +47,30 @@ def progress_text(coach: "Coach", user: str | None = None) -> str:
         lines.append(f"Next: {rec['question_id']} ({rec['topic']}, {rec['level']}) because {rec['reason']}:")
         lines.append(f"  {rec['prompt']}")
     return "\n".join(lines)
+
+
+def mastery_over_time(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows for plotting mastery after each finished session (``Mastery.history``, oldest first).
+
+    One row per (session, topic) and per (session, dimension) that the session touched:
+    ``{"session": n, "ended_at": ts, "group": "topic" | "dimension", "name": ..., "score": this
+    session's score, "mastery": the running mean over the same window ``Store.mastery`` uses}``.
+    """
+    from coach.store import DIMENSION_WINDOW, TOPIC_WINDOW
+
+    seen: dict[tuple[str, str], list[float]] = {}
+    rows: list[dict[str, Any]] = []
+
+    def add(n: int, entry: dict[str, Any], group: str, name: str, score: float, window: int) -> None:
+        values = seen.setdefault((group, name), [])
+        values.append(float(score))
+        latest = values[-window:]
+        rows.append({"session": n, "ended_at": entry.get("ended_at"), "group": group, "name": name,
+                     "score": float(score), "mastery": sum(latest) / len(latest)})
+
+    for n, entry in enumerate(history, start=1):
+        if entry.get("score") is not None:
+            add(n, entry, "topic", entry["topic"], entry["score"], TOPIC_WINDOW)
+        for dim, score in sorted((entry.get("dimensions") or {}).items()):
+            add(n, entry, "dimension", dim, score, DIMENSION_WINDOW)
+    return rows

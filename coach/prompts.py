@@ -147,7 +147,8 @@ class PromptLibrary:
         for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
             template = load_template(path)
             if template.name in self._templates:
-                raise PromptError(f"{path}: template name {template.name!r} already used by {self._templates[template.name].path}")
+                first = self._templates[template.name].path
+                raise PromptError(f"{path}: template name {template.name!r} already used by {first}")
             self._templates[template.name] = template
 
     @property

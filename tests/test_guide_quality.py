@@ -116,3 +116,11 @@ def test_summary_query_finds_section_in_top5(real_coach, section):
         if h.section_id not in seen:
             seen.append(h.section_id)
     assert section.id in seen[:5], f"{section.id} not in {seen[:5]}"
+
+
+def test_readme_guide_table_is_current():
+    from coach.guide_table import BEGIN, END, guide_table
+
+    readme = (ROOT / "README.md").read_text()
+    current = readme[readme.index(BEGIN): readme.index(END) + len(END)]
+    assert current == guide_table(GUIDE), "run `coach guide --update-readme README.md`"

@@ -1,0 +1,134 @@
+"""All speed figures in one run: `make bench` or `python -m benchmarks.run_all [--skip-llm]`.
+
+Every figure is a median over repeated runs, printed next to a baseline measured in the same
+process (e.g. retrieval against the bare query embedding it contains).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+
+from benchmarks.common import ROOT, bench_coach, row, timed
+
+
+def startup(data_dir, repeat: int) -> list[str]:
+    """Import-to-ready of the CLI, as whole processes (the bench index, already ingested)."""
+    import os
+
+    env = {**os.environ, "COACH_DATA_DIR": str(data_dir)}
+
+    def run(*args: str) -> float:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, *args], check=True, capture_output=True, cwd=ROOT, env=env)
+        return (time.perf_counter() - start) * 1000
+
+    base = [run("-c", "pass") for _ in range(repeat)]
+    helps = [run("-m", "coach.cli", "--help") for _ in range(repeat)]
+    retrieves = [run("-m", "coach.cli", "retrieve", "how do I detect drift", "--json") for _ in range(repeat)]
+    return [
+        row("python -c pass (baseline)", base),
+        row("coach --help", helps, base),
+        row("coach retrieve QUERY (process, cold)", retrieves, base),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--skip-llm", action="store_true", help="skip the embedded-model figures")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    data_dir = ROOT / ".coach" / "bench"
+    coach = bench_coach(data_dir)
+    lines = ["== ingest"]
+    start = time.perf_counter()
+    first = coach.ingest(progress=False, log=lambda m: None)
+    lines.append(f"{'first ingest into the bench index':<44} {1000 * (time.perf_counter() - start):9.1f} ms   "
+                 f"({first.embedded} chunks embedded)")
+    loads = timed(lambda: __import__("coach.guide", fromlist=["load_guide"]).load_guide(coach.settings.knowledge_dir),
+                  args.repeat)
+    reingest = timed(lambda: coach.ingest(progress=False, log=lambda m: None), args.repeat)
+    lines += [row("load + validate guide (baseline)", loads), row("no-change re-ingest", reingest, loads)]
+
+    import yaml
+
+    queries = [q["query"] for q in yaml.safe_load((ROOT / "evals" / "data" / "retrieval_queries.yaml").read_text())["queries"]]
+    coach.retrieve("warm up")
+    emb = [timed(lambda q=q: coach.embeddings.encode([q]), 1)[0] for q in queries]
+    dense = []
+    searcher = coach.searcher
+    for q in queries:
+        vec = coach.embeddings.encode([q])[0]
+        dense.append(timed(lambda v=vec: searcher._dense(v, 30, None), 1)[0])
+    hybrid = [timed(lambda q=q: coach.retrieve(q, k=5), 1)[0] for q in queries]
+    lines += ["== retrieval (over the labelled queries)", row("query embedding only (baseline)", emb),
+              row("chroma dense query, embedding excluded", dense), row("hybrid retrieve incl. embedding", hybrid, emb)]
+
+    from evals.grading_eval import load_labelled_answers
+
+    answers = load_labelled_answers(ROOT / "evals" / "data")
+    grader = coach.grader
+    grader.grade(answers[0]["question_id"], answers[0]["answer"])
+    for qid in {a["question_id"] for a in answers}:
+        grader.prepare(grader.bank.get(qid))
+    from coach.answer_checks import is_reasoned
+    from coach.text import sentences
+
+    enc = [timed(lambda a=a: coach.embeddings.encode([s for s in sentences(a["answer"]) if is_reasoned(s)] or ["x"]), 1)[0]
+           for a in answers]
+    grades = [timed(lambda a=a: grader.grade(a["question_id"], a["answer"]), 1)[0] for a in answers]
+    lines += ["== grading (labelled answers)", row("embed the answer's sentences (baseline)", enc),
+              row("grade one answer", grades, enc)]
+
+    starts = timed(lambda: coach.engine.start(question_id="arch-q01"), args.repeat * 4)
+    lines += ["== practice", row("first question shown (engine.start)", starts)]
+
+    if not args.skip_llm:
+        lines += llm_figures(data_dir, args.repeat)
+    lines += ["== startup"] + startup(data_dir, args.repeat)
+    print("\n".join(lines))
+    return 0
+
+
+def llm_figures(data_dir, repeat: int) -> list[str]:
+    """First token and whole critique with the embedded SmolLM2 (after one warm-up load)."""
+    coach = bench_coach(data_dir, llm_mode="smollm2")
+    partial = ("I'd use a gradient boosted tree over velocity features such as how many cards one device used in the "
+               "last ten minutes. Since fraud is rare I'd compare models on PR-AUC rather than accuracy.")
+    coach.chat_model.invoke("Say hello.")  # load the weights once
+    raw_first, probe_first, critique_first, critique_total = [], [], [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _chunk in coach.chat_model.stream("Ask one short question about fraud detection."):
+            raw_first.append((time.perf_counter() - start) * 1000)
+            break
+        view = coach.engine.start(question_id="arch-q01")
+        reply = coach.engine.respond(view.session_id, partial)
+        start = time.perf_counter()
+        chunks = iter(reply.chunks)
+        next(chunks)
+        probe_first.append((time.perf_counter() - start) * 1000)
+        for _chunk in chunks:
+            pass
+        final = coach.engine.finish(view.session_id)
+        start = time.perf_counter()
+        chunks = iter(final.chunks)
+        next(chunks)  # the deterministic card
+        first_model = None
+        for chunk in chunks:
+            if first_model is None and chunk.strip() and "Coach's summary" not in chunk:
+                first_model = (time.perf_counter() - start) * 1000
+        critique_first.append(first_model or 0.0)
+        critique_total.append((time.perf_counter() - start) * 1000)
+    return ["== embedded model (SmolLM2-135M, llama.cpp)",
+            row("raw model first token (baseline)", raw_first),
+            row("probe first token (checked sentence)", probe_first, raw_first),
+            row("critique: first model token after card", critique_first, raw_first),
+            row("critique: whole reply", critique_total, raw_first)]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

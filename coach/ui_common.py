@@ -1,0 +1,98 @@
+"""Shared pieces of the web app: error handling at the edge, input limits, report files.
+
+Nothing here decides anything about interviews; it only adapts the services to Gradio.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import gradio as gr
+
+from coach.errors import CoachError
+from coach.settings import LEVELS, TOPICS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from coach.core import Coach
+
+log = logging.getLogger("coach.ui")
+
+ANY = "any"
+TOPIC_CHOICES = [ANY, *TOPICS]
+LEVEL_CHOICES = [ANY, *LEVELS]
+RATING_CHOICES = [("weak", 1), ("ok", 2), ("strong", 3), ("staff", 4)]
+UNEXPECTED = "Something went wrong on the server ({kind}); the details are in the server log."
+
+
+def _as_gr_error(exc: Exception) -> gr.Error:
+    if isinstance(exc, gr.Error):
+        return exc
+    if isinstance(exc, CoachError):
+        return gr.Error(str(exc), print_exception=False)
+    log.exception("unexpected error in a web handler")
+    return gr.Error(UNEXPECTED.format(kind=type(exc).__name__), print_exception=False)
+
+
+def guarded(fn: Callable) -> Callable:
+    """Turn CoachError into a short gr.Error (no traceback in the page); works for generators too."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen_wrapper(*args: Any, **kwargs: Any):
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - this is the edge
+                raise _as_gr_error(exc) from None
+        return gen_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - this is the edge
+            raise _as_gr_error(exc) from None
+    return wrapper
+
+
+def check_input(coach: "Coach", text: str | None, what: str = "message") -> str:
+    """The stripped text, or gr.Error when it is empty or over ``server.max_input_chars``."""
+    text = (text or "").strip()
+    limit = coach.settings.server.max_input_chars
+    if not text:
+        raise gr.Error(f"Type a {what} first.", print_exception=False)
+    if len(text) > limit:
+        raise gr.Error(f"That {what} is {len(text):,} characters; the limit is {limit:,} characters.",
+                       print_exception=False)
+    return text
+
+
+def user_of(request: gr.Request | None) -> str:
+    """The logged-in user when auth is on, else the single local user."""
+    name = getattr(request, "username", None) if request is not None else None
+    return name or "local"
+
+
+def none_if_any(value: str | None) -> str | None:
+    return None if value in (None, "", ANY) else value
+
+
+class ReportFiles:
+    """Writes session reports to a private temp folder so Gradio can serve them for download."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="coach-reports-"))
+
+    def write(self, coach: "Coach", session_id: str) -> str:
+        folder = self.root / _safe(session_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"report-{_safe(session_id)}.md"
+        path.write_text(coach.report(session_id), encoding="utf-8")
+        return str(path)
+
+
+def _safe(name: str) -> str:
+    return "".join(ch for ch in name if ch.isalnum() or ch in "-_") or "session"

@@ -1,0 +1,103 @@
+"""Ask the guide (a cited chat) and Guide (browse topics and sections)."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+
+from coach.settings import TOPICS
+from coach.ui_common import TOPIC_CHOICES, check_input, guarded, none_if_any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from coach.ask import AskResult
+    from coach.core import Coach
+    from coach.guide import Section
+
+EXCERPT_CHARS = 320
+
+
+def _excerpt(text: str, n: int = EXCERPT_CHARS) -> str:
+    flat = " ".join(text.split())
+    return html.escape(flat if len(flat) <= n else flat[:n].rsplit(" ", 1)[0] + " …")
+
+
+def answer_markdown(result: "AskResult") -> str:
+    """The answer with its [n] citations, then the sources in a collapsible block."""
+    if not result.covered:
+        out = ["**Not covered by the guide.** Nothing in the guide is close enough to answer this, "
+               "so the coach will not guess."]
+        if result.nearest:
+            out += ["", "Nearest sections:"] + [f"- {label}" for label in result.nearest]
+        return "\n".join(out)
+    out = [result.answer, "", f"<details><summary>Sources ({len(result.citations)})</summary>", ""]
+    for c in result.citations:
+        heading = f" — {html.escape(c.heading)}" if c.heading and c.heading != c.title else ""
+        out += [f"**[{c.n}] {html.escape(c.title)}**{heading}  ",
+                f"`knowledge/{c.source}` · `{c.section_id}`", "", f"> {_excerpt(c.text)}", ""]
+    out.append("</details>")
+    return "\n".join(out)
+
+
+def section_markdown(section: "Section") -> str:
+    meta = section.meta
+    out = [f"`knowledge/{section.source}` · {meta.topic} · `{meta.id}`", "", f"> {meta.summary}", "",
+           section.body.strip(), "", "---", "", "**Sources**", ""]
+    out += [f"- {src}" for src in meta.sources]
+    if meta.related:
+        out += ["", "**Related:** " + ", ".join(f"`{r}`" for r in meta.related)]
+    return "\n".join(out)
+
+
+def build_ask_tab(coach: "Coach") -> None:
+    gr.Markdown("Ask anything about ML system design. Answers come only from the guide, with numbered "
+                "citations; when the guide does not cover a question, the coach says so.")
+    with gr.Row():
+        topic = gr.Dropdown(TOPIC_CHOICES, value="any", label="Only this topic", elem_id="ask-topic", scale=1)
+    chat = gr.Chatbot(label="Ask the guide", elem_id="ask-chat", height=480, feedback_options=None)
+    with gr.Row():
+        question = gr.Textbox(label="Question", elem_id="ask-input", scale=5,
+                              placeholder="e.g. How do I detect concept drift when labels arrive late?")
+        send = gr.Button("Ask", variant="primary", elem_id="ask-send", scale=1)
+
+    @guarded
+    def on_ask(text: str, topic_value: str, history: list[dict[str, Any]] | None):
+        text = check_input(coach, text, "question")
+        result = coach.ask(text, topic=none_if_any(topic_value))
+        history = list(history or [])
+        history += [{"role": "user", "content": text}, {"role": "assistant", "content": answer_markdown(result)}]
+        return history, ""
+
+    send.click(on_ask, [question, topic, chat], [chat, question], api_name="ask")
+    question.submit(on_ask, [question, topic, chat], [chat, question], api_visibility="undocumented")
+
+
+def build_guide_tab(coach: "Coach") -> None:
+    guide = coach.guide
+
+    def section_choices(topic: str) -> list[tuple[str, str]]:
+        return [(s.title, s.id) for s in guide.by_topic(topic)]
+
+    first_topic = TOPICS[0]
+    first = section_choices(first_topic)
+    with gr.Row():
+        topic = gr.Dropdown(list(TOPICS), value=first_topic, label="Topic", elem_id="guide-topic")
+        section = gr.Dropdown(first, value=first[0][1] if first else None, label="Section", elem_id="guide-section")
+    body = gr.Markdown(section_markdown(guide.get(first[0][1])) if first else "", elem_id="guide-body",
+                       container=True)
+
+    @guarded
+    def on_topic(topic_value: str):
+        choices = section_choices(topic_value)
+        chosen = choices[0][1] if choices else None
+        return gr.Dropdown(choices=choices, value=chosen), on_section(chosen)
+
+    @guarded
+    def on_section(section_id: str | None) -> str:
+        found = guide.get(section_id) if section_id else None
+        return section_markdown(found) if found is not None else "_Choose a section._"
+
+    # Pure reads of the loaded guide: they need not wait behind model calls.
+    topic.change(on_topic, [topic], [section, body], api_name="guide_topic", concurrency_limit=None)
+    section.change(on_section, [section], [body], api_name="guide_section", concurrency_limit=None)
