@@ -33,7 +33,8 @@ def answer_markdown(result: "AskResult") -> str:
         return "\n".join(out)
     out = [result.answer, "", f"<details><summary>Sources ({len(result.citations)})</summary>", ""]
     for c in result.citations:
-        heading = f" — {html.escape(c.heading)}" if c.heading and c.heading != c.title else ""
+        sub = c.heading[len(c.title) + 3:] if c.heading.startswith(c.title + " > ") else c.heading
+        heading = f" — {html.escape(sub)}" if sub and sub != c.title else ""
         out += [f"**[{c.n}] {html.escape(c.title)}**{heading}  ",
                 f"`knowledge/{c.source}` · `{c.section_id}`", "", f"> {_excerpt(c.text)}", ""]
     out.append("</details>")

@@ -100,7 +100,7 @@ def build_practice_tab(coach: "Coach", reports: ReportFiles) -> PracticeTab:
                 done = gr.Button("I'm done", elem_id="practice-done")
         with gr.Column(scale=2):
             card = gr.Markdown(CARD_PLACEHOLDER, elem_id="critique-card", container=True)
-            download = gr.DownloadButton("Download report", visible=False, elem_id="report-download")
+            download = gr.DownloadButton("Download report", elem_id="report-download")
     with gr.Accordion("Resume a session", open=False):
         with gr.Row():
             session_box = gr.Textbox(label="Session id", elem_id="practice-session-id", scale=3,
@@ -116,7 +116,7 @@ def build_practice_tab(coach: "Coach", reports: ReportFiles) -> PracticeTab:
         messages, stored_card = transcript_messages(view)
         out: dict[Any, Any] = {
             chat: messages, info: info_line(view), card: stored_card or CARD_PLACEHOLDER,
-            download: gr.DownloadButton(value=reports.write(coach, view.session_id), visible=True),
+            download: reports.write(coach, view.session_id),
             session_box: view.session_id, message: "", session_id: view.session_id, deadline: new_deadline,
         }
         if timer is not None:
@@ -159,10 +159,12 @@ def build_practice_tab(coach: "Coach", reports: ReportFiles) -> PracticeTab:
             yield {chat: messages}
         view = coach.engine.view(sid)
         final = {chat: messages, info: info_line(view),
-                 download: gr.DownloadButton(value=reports.write(coach, sid), visible=True)}
-        if card_text is not None and timer is not None:
-            final[timer] = gr.Timer(active=False)
-            final[timer_text] = "Session finished."
+                 download: reports.write(coach, sid)}
+        if card_text is not None:
+            final[card] = card_text
+            if timer is not None:
+                final[timer] = gr.Timer(active=False)
+                final[timer_text] = "Session finished."
         yield final
 
     @guarded

@@ -134,8 +134,7 @@ def build_progress_tab(coach: "Coach", reports: ReportFiles, practice: "Practice
     with gr.Row():
         report_id = gr.Textbox(label="Session id", elem_id="progress-report-id", scale=3)
         get_report = gr.Button("Get report", elem_id="progress-report-get", scale=1)
-        report_file = gr.DownloadButton("Download report", visible=False, elem_id="progress-report-download",
-                                        scale=1)
+        report_file = gr.DownloadButton("Download report", elem_id="progress-report-download", scale=1)
     recommended = gr.State(None)
 
     @guarded
@@ -154,7 +153,7 @@ def build_progress_tab(coach: "Coach", reports: ReportFiles, practice: "Practice
         sid = check_input(coach, typed, "session id")
         if coach.store.get_session(sid).user != user_of(request):
             raise gr.Error(f"session {sid} belongs to another user", print_exception=False)
-        return gr.DownloadButton(value=reports.write(coach, sid), visible=True)
+        return reports.write(coach, sid)
 
     def on_select(table: pd.DataFrame, evt: gr.SelectData) -> str:
         row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
