@@ -70,11 +70,13 @@ class GuideAnswerer:
     """Answers questions from the guide with citations; UI-free and deterministic without an LLM."""
 
     def __init__(self, searcher: "HybridSearcher", embeddings: "LocalEmbeddings", min_similarity: float,
-                 phraser_factory: Callable[[], "Phraser | None"] = lambda: None, support_threshold: float = 0.55,
+                 lexical_floor: float = 0.20, min_term_coverage: float = 0.60, phraser_factory: Callable[[], "Phraser | None"] = lambda: None, support_threshold: float = 0.55,
                  passages: int = 4, extract_sentences: int = 3) -> None:
         self.searcher = searcher
         self.embeddings = embeddings
         self.min_similarity = min_similarity
+        self.lexical_floor = lexical_floor
+        self.min_term_coverage = min_term_coverage
         self._phraser_factory = phraser_factory
         self.support_threshold = support_threshold
         self.passages = passages
@@ -95,15 +97,22 @@ class GuideAnswerer:
 
         return chunks(), lambda: holder["result"]
 
+    def covers(self, question: str, hits: list["Hit"]) -> bool:
+        """Does the guide answer this? Close in meaning, or nearly all its rare terms in one passage."""
+        best = max((h.similarity for h in hits), default=-1.0)
+        if best >= self.min_similarity:
+            return True
+        return best >= self.lexical_floor and self.searcher.term_coverage(question, hits[:5]) >= self.min_term_coverage
+
     # ------------------------------------------------------------------ internals
     def _prepare(self, question: str, topic: str | None):
         hits = self.searcher.search(question, k=max(self.passages * 2, 8), topic=topic)
-        best = max((h.similarity for h in hits), default=-1.0)
-        if best < self.min_similarity:
+        if not self.covers(question, hits):
             return question, None, hits
+        floor = min(self.lexical_floor, max(h.similarity for h in hits))
         chosen: list["Hit"] = []
         for hit in hits:  # fused rank order: dense and BM25 agree best at the top
-            if len(chosen) < self.passages and hit.similarity >= self.min_similarity * 0.8:
+            if len(chosen) < self.passages and hit.similarity >= floor:
                 chosen.append(hit)
         return question, chosen, hits
 

@@ -150,7 +150,9 @@ class Coach:
     def answerer(self) -> "GuideAnswerer":
         from coach.ask import GuideAnswerer
 
-        return GuideAnswerer(_LazySearcher(self), self.embeddings, self.settings.retrieval.min_dense_similarity,
+        cfg = self.settings.retrieval
+        return GuideAnswerer(_LazySearcher(self), self.embeddings, cfg.min_dense_similarity,
+                             lexical_floor=cfg.lexical_floor, min_term_coverage=cfg.min_term_coverage,
                              phraser_factory=self.phraser)
 
     def ask(self, question: str, topic: str | None = None) -> "AskResult":
@@ -184,4 +186,7 @@ class _LazySearcher:
 
     def search(self, query: str, k: int = 5, topic: str | None = None):
         return self._coach.searcher.search(query, k=k, topic=topic)
+
+    def term_coverage(self, query: str, hits) -> float:
+        return self._coach.searcher.term_coverage(query, hits)
 

@@ -83,6 +83,24 @@ class HybridSearcher:
     def size(self) -> int:
         return len(self._ids)
 
+    def term_coverage(self, query: str, hits: list[Hit]) -> float:
+        """Largest share of the query's IDF weight found in one hit (a term the guide never uses
+        counts with the highest IDF). High for a terse query in the guide's vocabulary ("ndcg vs
+        mrr"), low for one that merely shares common words with it ("marathon training plan").
+        """
+        terms = set(stems(query))
+        if not terms:
+            return 0.0
+        idf = self._bm25.idf
+        top = max(idf.values(), default=1.0)
+        weight = {t: max(idf.get(t, top), 0.01) for t in terms}
+        total = sum(weight.values())
+        best = 0.0
+        for hit in hits:
+            present = set(stems(hit.text))
+            best = max(best, sum(w for t, w in weight.items() if t in present) / total)
+        return best
+
     def _dense(self, vector: Any, n: int, topic: str | None) -> list[tuple[int, float]]:
         res = self._collection.query(
             query_embeddings=[vector.tolist()], n_results=min(n, len(self._ids)),

@@ -86,7 +86,13 @@ class RetrievalSettings(_Section):
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     max_query_chars: int = Field(10_000, ge=100)
     min_dense_similarity: float = Field(
-        0.30, ge=-1, le=1, description="Below this cosine similarity, Ask says the guide does not cover it."
+        0.34, ge=-1, le=1, description="At or above this cosine similarity a question counts as covered by the guide."
+    )
+    lexical_floor: float = Field(
+        0.20, ge=-1, le=1, description="Between this similarity and the one above, the question's terms decide."
+    )
+    min_term_coverage: float = Field(
+        0.60, ge=0, le=1, description="Share of the question's IDF weight one passage must contain in that band."
     )
 
 
