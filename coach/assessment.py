@@ -62,7 +62,7 @@ class Assessment:
             if r.gap:
                 direction = "higher" if r.gap > 0 else "lower"
                 out.append(f"**{r.name}** — you rated yourself {abs(r.gap)} level(s) {direction} than the coach:")
-                out += [f"- {line}" for line in r.evidence]
+                out += [""] + [f"- {line}" for line in r.evidence] + [""]
         return "\n".join(out)
 
 

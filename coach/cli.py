@@ -199,6 +199,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from evals.run import run
+
+    return run(fast=args.fast, skip_llm=args.skip_llm, out=args.out, config=args.config)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coach",
@@ -262,6 +268,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="port (default from settings: 7860)")
     p.add_argument("--llm", choices=["smollm2", "ollama", "openai", "fake"], help="override llm.mode")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("eval", help="run the eval suite and write evals/reports/latest.{md,json}")
+    p.add_argument("--fast", action="store_true", help="the fast subset the tests assert (no embedded model)")
+    p.add_argument("--skip-llm", action="store_true", help="leave out the parts that run the embedded model")
+    p.add_argument("--out", metavar="DIR", help="report folder (default evals/reports)")
+    p.set_defaults(func=cmd_eval)
     return parser
 
 

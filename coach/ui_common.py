@@ -63,7 +63,7 @@ def check_input(coach: "Coach", text: str | None, what: str = "message") -> str:
     text = (text or "").strip()
     limit = coach.settings.server.max_input_chars
     if not text:
-        raise gr.Error(f"Type a {what} first.", print_exception=False)
+        raise gr.Error(f"Type your {what} first.", print_exception=False)
     if len(text) > limit:
         raise gr.Error(f"That {what} is {len(text):,} characters; the limit is {limit:,} characters.",
                        print_exception=False)

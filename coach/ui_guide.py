@@ -56,7 +56,8 @@ def build_ask_tab(coach: "Coach") -> None:
                 "citations; when the guide does not cover a question, the coach says so.")
     with gr.Row():
         topic = gr.Dropdown(TOPIC_CHOICES, value="any", label="Only this topic", elem_id="ask-topic", scale=1)
-    chat = gr.Chatbot(label="Ask the guide", elem_id="ask-chat", height=480, feedback_options=None)
+    chat = gr.Chatbot(label="Ask the guide", elem_id="ask-chat", height=560, feedback_options=None,
+                      group_consecutive_messages=False)
     with gr.Row():
         question = gr.Textbox(label="Question", elem_id="ask-input", scale=5,
                               placeholder="e.g. How do I detect concept drift when labels arrive late?")

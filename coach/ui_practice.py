@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import gradio as gr
 
+from coach.errors import CoachError
 from coach.ui_common import LEVEL_CHOICES, TOPIC_CHOICES, ReportFiles, check_input, guarded, none_if_any, user_of
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -91,10 +92,10 @@ def build_practice_tab(coach: "Coach", reports: ReportFiles) -> PracticeTab:
     timer_text = gr.Markdown("", elem_id="practice-timer") if minutes else None
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            chat = gr.Chatbot(label="Interview", elem_id="practice-chat", height=460, buttons=["copy"],
-                              feedback_options=None)
+            chat = gr.Chatbot(label="Interview", elem_id="practice-chat", height=520, buttons=["copy"],
+                              feedback_options=None, group_consecutive_messages=False)
             message = gr.Textbox(label="Your answer", lines=4, max_lines=12, elem_id="practice-input",
-                                 placeholder="Your answer, or a clarifying question (e.g. 'What is the latency budget?')")
+                                 placeholder="An answer, or a clarifying question ('What is the latency budget?')")
             with gr.Row():
                 send = gr.Button("Send", variant="primary", elem_id="practice-send")
                 done = gr.Button("I'm done", elem_id="practice-done")
@@ -140,12 +141,15 @@ def build_practice_tab(coach: "Coach", reports: ReportFiles) -> PracticeTab:
         view = coach.engine.view(sid)
         return show(view, time.time() + 60 * minutes if minutes and view.status == "active" else None)
 
-    def turn(sid: str | None, text: str) -> Iterator[dict[Any, Any]]:
+    def need_session(sid: str | None) -> str:
         if not sid:
             raise gr.Error("Press Start (or resume a session) first.", print_exception=False)
+        return sid
+
+    def turn(sid: str, text: str) -> Iterator[dict[Any, Any]]:
         reply = coach.engine.respond(sid, text)  # errors surface before the chat changes
         messages, _ = transcript_messages(coach.engine.view(sid))
-        messages.append({"role": "assistant", "content": ""})
+        messages.append({"role": "assistant", "content": "…"})
         out: dict[Any, Any] = {chat: messages, message: ""}
         card_text = reply.critique.markdown() if reply.critique is not None else None
         if card_text is not None:
@@ -155,7 +159,8 @@ def build_practice_tab(coach: "Coach", reports: ReportFiles) -> PracticeTab:
         for chunk in reply.chunks:
             streamed += chunk
             shown = streamed[len(card_text):].strip() if card_text and streamed.startswith(card_text) else streamed
-            messages[-1] = {"role": "assistant", "content": shown or (CRITIQUE_IN_CARD if card_text else "…")}
+            shown = shown or (CRITIQUE_IN_CARD if card_text else "…")
+            messages = [*messages[:-1], {"role": "assistant", "content": shown}]
             yield {chat: messages}
         view = coach.engine.view(sid)
         final = {chat: messages, info: info_line(view),
@@ -169,27 +174,50 @@ def build_practice_tab(coach: "Coach", reports: ReportFiles) -> PracticeTab:
 
     @guarded
     def on_send(sid: str | None, text: str):
+        sid = need_session(sid)
         yield from turn(sid, check_input(coach, text, "answer"))
 
     @guarded
     def on_done(sid: str | None):
-        yield from turn(sid, "done")
+        yield from turn(need_session(sid), "done")
 
-    outputs = tab.outputs
-    start.click(on_start, [topic, level, weakest], outputs, api_name="practice_start")
-    resume.click(on_resume, [session_box], outputs, api_name="practice_resume")
-    send.click(on_send, [session_id, message], outputs, api_name="practice_send")
-    message.submit(on_send, [session_id, message], outputs, api_visibility="undocumented")
-    done.click(on_done, [session_id], outputs, api_name="practice_done")
+    # One turn at a time per page: two events streaming into the same chat would interleave.
+    turn_buttons = [send, done, start, resume]
+
+    def lock():
+        return [gr.Button(interactive=False)] * len(turn_buttons)
+
+    def unlock():
+        return [gr.Button(interactive=True)] * len(turn_buttons)
+
+    def chained(trigger, fn, inputs, **kwargs) -> None:
+        event = trigger(lock, None, turn_buttons, queue=False, api_visibility="private").then(
+            fn, inputs, tab.outputs, **kwargs)
+        event.then(unlock, None, turn_buttons, queue=False, api_visibility="private")
+        event.failure(unlock, None, turn_buttons, queue=False, api_visibility="private")  # .then skips errors
+
+    chained(start.click, on_start, [topic, level, weakest], api_name="practice_start")
+    chained(resume.click, on_resume, [session_box], api_name="practice_resume")
+    chained(send.click, on_send, [session_id, message], api_name="practice_send")
+    chained(message.submit, on_send, [session_id, message], api_visibility="undocumented")
+    chained(done.click, on_done, [session_id], api_name="practice_done")
     if timer is not None:
-        def on_tick(current_deadline: float | None):
+        def on_tick(sid: str | None, current_deadline: float | None):
+            # The store, not the tick's inputs, says whether the session ended: a tick fired just
+            # before the critique must not put the countdown back.
+            try:
+                ended = sid is not None and coach.store.get_session(sid).status != "active"
+            except CoachError:
+                return {timer_text: gr.skip(), timer: gr.Timer(active=False)}
+            if ended:
+                return {timer_text: "Session finished.", timer: gr.Timer(active=False)}
             text = countdown_text(current_deadline)
             if current_deadline is None or current_deadline <= time.time():
                 return {timer_text: text, timer: gr.Timer(active=False)}
             return {timer_text: text}
 
-        timer.tick(on_tick, [deadline], [timer_text, timer], show_progress="hidden", concurrency_limit=None,
-                   api_visibility="undocumented")
+        timer.tick(on_tick, [session_id, deadline], [timer_text, timer], show_progress="hidden",
+                   concurrency_limit=None, api_visibility="undocumented")
 
     def start_with(question_id: str, user: str) -> dict[Any, Any]:
         view = coach.engine.start(question_id=question_id, user=user)

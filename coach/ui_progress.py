@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from coach.progress import mastery_over_time, recommend_next
 from coach.ui_common import RATING_CHOICES, ReportFiles, check_input, guarded, user_of
@@ -73,7 +74,7 @@ def build_assess_tab(coach: "Coach") -> None:
 def progress_figure(mastery: "Mastery", dimension_name) -> Figure:
     """Two panels: running mastery per topic and per dimension after each finished session."""
     rows = mastery_over_time(mastery.history)
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    fig = Figure(figsize=(13, 4.2), layout="constrained")
     if not rows:
         ax = fig.add_subplot()
         ax.axis("off")
@@ -91,9 +92,10 @@ def progress_figure(mastery: "Mastery", dimension_name) -> Figure:
         ax.set_xlabel("finished session #")
         ax.set_ylabel("mastery (0-100)")
         ax.set_ylim(0, 100)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         if not part.empty:
-            ax.legend(fontsize=7, loc="lower left")
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return fig
 
 
@@ -122,7 +124,7 @@ def summary_markdown(coach: "Coach", mastery: "Mastery") -> str:
 def build_progress_tab(coach: "Coach", reports: ReportFiles, practice: "PracticeTab", tabs: gr.Tabs) -> Any:
     """Builds the tab's body; returns the refresh event (fn, inputs, outputs) for the tab's select."""
     refresh = gr.Button("Refresh", elem_id="progress-refresh")
-    plot = gr.Plot(label="Mastery over time", elem_id="progress-plot", format="png")
+    plot = gr.Plot(label="Mastery over time", show_label=False, elem_id="progress-plot", format="png")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
             summary = gr.Markdown("", elem_id="progress-summary")
