@@ -70,8 +70,9 @@ class GuideAnswerer:
     """Answers questions from the guide with citations; UI-free and deterministic without an LLM."""
 
     def __init__(self, searcher: "HybridSearcher", embeddings: "LocalEmbeddings", min_similarity: float,
-                 lexical_floor: float = 0.20, min_term_coverage: float = 0.60, phraser_factory: Callable[[], "Phraser | None"] = lambda: None, support_threshold: float = 0.55,
-                 passages: int = 4, extract_sentences: int = 3) -> None:
+                 lexical_floor: float = 0.20, min_term_coverage: float = 0.60,
+                 phraser_factory: Callable[[], "Phraser | None"] = lambda: None,
+                 support_threshold: float = 0.55, passages: int = 4, extract_sentences: int = 3) -> None:
         self.searcher = searcher
         self.embeddings = embeddings
         self.min_similarity = min_similarity
