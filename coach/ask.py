@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -85,18 +85,6 @@ class GuideAnswerer:
 
     def ask(self, question: str, topic: str | None = None) -> AskResult:
         return self._finish(*self._prepare(question, topic))
-
-    def stream(self, question: str, topic: str | None = None) -> tuple[Iterator[str], Callable[[], AskResult]]:
-        """Stream the answer text; call the returned function afterwards for the full result."""
-        prepared = self._prepare(question, topic)
-        holder: dict[str, AskResult] = {}
-
-        def chunks() -> Iterator[str]:
-            result = self._finish(*prepared)
-            holder["result"] = result
-            yield result.answer
-
-        return chunks(), lambda: holder["result"]
 
     def covers(self, question: str, hits: list["Hit"]) -> bool:
         """Does the guide answer this? Close in meaning, or nearly all its rare terms in one passage."""
