@@ -6,7 +6,8 @@ weight level where possible, so the probe order is tested). The answer is either
 - ``labelled-partial``: the labelled partial answer (evals/data) whose ``covers`` labels say which
   points it makes, plus one sentence for every other point except the planted ones; or
 - ``composed``: one sentence per kept point, its text rephrased in the first person and opened with
-  one of its cues ("On label delay, I would handle late labels: ...").
+  its first cue ("On chargeback, I would handle late labels: chargebacks take weeks ..., and I
+  think that is one of the things that matters most here.").
 
 After each probe the candidate replies with a sentence that adds nothing, so the engine moves on
 to the next gap and then to the critique. A scenario passes when
@@ -15,7 +16,14 @@ to the next gap and then to the critique. A scenario passes when
 2. critique: every planted point is in the critique's "missed" list, with at least one citation,
    and its text and ``knowledge/<file>`` link appear in the critique card;
 3. no leak: no coach turn before the critique (probes, notes) contains a rubric point's text or a
-   multi-word cue of a missing point (the posed question itself is the interviewer's, not checked).
+   multi-word cue of a planted (really missing) point; the posed question itself is not checked.
+
+Checks 1 and 2 need the grader to see the plant: when it credits a planted point or misses a kept
+one, the engine rightly probes what the grader reports, and the scenario fails end to end for a
+reason the grading eval already measures (key-point F1). So 1 and 2 are gated on the scenarios
+where the first grade's missing points are exactly the planted ones ("grader agrees"); the end-to-end
+pass rate over all scenarios is reported next to them with the cause of every failure. Check 3 is
+gated on all scenarios.
 """
 
 from __future__ import annotations
@@ -64,6 +72,9 @@ class ScenarioOutcome:
     unplanted_missed: list[str] = field(default_factory=list)   # kept points the grader did not credit
     planted_uncited: list[str] = field(default_factory=list)
     leaks: list[str] = field(default_factory=list)
+    grader_agrees: bool = False     # the first grade's missing points are exactly the planted ones
+    grader_credited_planted: list[str] = field(default_factory=list)
+    grader_missed_kept: list[str] = field(default_factory=list)
     probes_ok: bool = False
     critique_ok: bool = False
     leak_free: bool = False
@@ -79,6 +90,10 @@ class ScenarioOutcome:
         out = []
         if self.error:
             out.append(f"error: {self.error}")
+        if self.grader_credited_planted:
+            out.append(f"grader credited planted gap(s) {self.grader_credited_planted}")
+        if self.grader_missed_kept:
+            out.append(f"grader did not credit kept point(s) {self.grader_missed_kept}")
         if not self.probes_ok:
             out.append(f"probes {self.probed} != planted in weight order {self.expected_probes}")
         if not self.critique_ok:
@@ -97,47 +112,54 @@ class SessionsResult:
     outcomes: list[ScenarioOutcome]
     thresholds: dict[str, Any]
     skipped_llm: str | None = None
+    probe_cue_overlaps: list[str] = field(default_factory=list)  # bank probes quoting another point's cue
 
-    def _rows(self, mode: str, topic: str | None = None) -> list[ScenarioOutcome]:
-        return [o for o in self.outcomes if o.mode == mode and (topic is None or o.topic == topic)]
+    def _rows(self, mode: str, topic: str | None = None, agreeing: bool = False) -> list[ScenarioOutcome]:
+        return [o for o in self.outcomes if o.mode == mode and (topic is None or o.topic == topic)
+                and (o.grader_agrees or not agreeing)]
 
-    def rates(self, mode: str, topic: str | None = None) -> dict[str, float | None | int]:
+    def rates(self, mode: str, topic: str | None = None) -> dict[str, Any]:
         rows = self._rows(mode, topic)
-        n = len(rows)
-        return {"n": n, "probes_on_target": ratio(sum(o.probes_ok for o in rows), n),
-                "critique_names_gaps": ratio(sum(o.critique_ok for o in rows), n),
-                "no_rubric_leak": ratio(sum(o.leak_free for o in rows), n),
-                "passed": ratio(sum(o.passed for o in rows), n)}
+        agree = self._rows(mode, topic, agreeing=True)
+        return {"n": len(rows), "grader_agrees": len(agree),
+                "probes_on_target": ratio(sum(o.probes_ok for o in agree), len(agree)),
+                "critique_names_gaps": ratio(sum(o.critique_ok for o in agree), len(agree)),
+                "no_rubric_leak": ratio(sum(o.leak_free for o in rows), len(rows)),
+                "end_to_end": ratio(sum(o.passed for o in rows), len(rows))}
 
     def checks(self) -> list[Check]:
         cfg = self.thresholds
         out: list[Check] = []
-        labels = {"probes_on_target": "Sessions (fake): probes hit planted gaps in order",
-                  "critique_names_gaps": "Sessions (fake): critique names planted gaps",
-                  "no_rubric_leak": "Sessions (fake): no rubric leak before critique"}
-        for key, label in labels.items():
-            for scope in ("all", *TOPICS):
-                r = self.rates("fake", None if scope == "all" else scope)
-                hits = round((r[key] or 0) * r["n"])
-                out.append(gate(label, scope, r[key], cfg.get(key), note=f"{hits}/{r['n']}"))
+        for mode in ("fake", "smollm2"):
+            tag = "fake model" if mode == "fake" else "smollm2"
+            if mode == "smollm2" and self.skipped_llm:
+                out.append(Check(f"Sessions ({tag}): all checks", "all", None, "", None, "skipped"))
+                continue
+            scopes = ("all", *TOPICS)
+            for scope in scopes:
+                r = self.rates(mode, None if scope == "all" else scope)
+                if not r["n"]:
+                    continue
+                agree = r["grader_agrees"]
+                for key, label in (("probes_on_target", "probes = planted gaps, by weight"),
+                                   ("critique_names_gaps", "critique cites every planted gap")):
+                    hits = round((r[key] or 0) * agree)
+                    out.append(gate(f"Sessions ({tag}): {label} [grader agrees]", scope, r[key], cfg.get(key),
+                                    note=f"{hits}/{agree}" if agree else "none agree"))
+                hits = round((r["no_rubric_leak"] or 0) * r["n"])
+                out.append(gate(f"Sessions ({tag}): no rubric leak before critique", scope, r["no_rubric_leak"],
+                                cfg.get("no_rubric_leak"), note=f"{hits}/{r['n']}"))
+                hits = round((r["end_to_end"] or 0) * r["n"])
+                out.append(gate(f"Sessions ({tag}): end to end, grader included", scope, r["end_to_end"], None,
+                                note=f"{hits}/{r['n']}"))
         n_min = cfg.get("min_scenarios_per_topic")
         for topic in TOPICS:
-            n = self.rates("fake", topic)["n"]
-            out.append(gate("Sessions: scenarios per topic", topic, n, n_min))
-        label = "Sessions (smollm2): all three checks"
-        if self.skipped_llm:
-            out.append(Check(label, "all", None, "", None, "skipped"))
-        else:
-            r = self.rates("smollm2")
-            out.append(gate(label, "all", r["passed"], None, note=f"{round((r['passed'] or 0) * r['n'])}/{r['n']}"))
-            for topic in TOPICS:
-                r = self.rates("smollm2", topic)
-                if r["n"]:
-                    out.append(gate(label, topic, r["passed"], None, note=f"{round((r['passed'] or 0) * r['n'])}/{r['n']}"))
+            out.append(gate("Sessions: scenarios per topic", topic, self.rates("fake", topic)["n"], n_min))
         return out
 
     def as_json(self) -> dict[str, Any]:
         return {"thresholds": self.thresholds, "skipped_llm": self.skipped_llm,
+                "probe_cue_overlaps": self.probe_cue_overlaps,
                 "rates": {m: {"all": self.rates(m), **{t: self.rates(m, t) for t in TOPICS}} for m in ("fake", "smollm2")},
                 "outcomes": [{**asdict(o), "passed": o.passed, "problems": o.problems()} for o in self.outcomes]}
 
@@ -157,12 +179,14 @@ def _base_verb(word: str) -> str:
 
 
 def compose_sentence(point: "RubricPoint") -> str:
-    """The point rephrased as the candidate's own sentence, opened with one of its cues."""
+    """The point rephrased as the candidate's own sentence, opened with one of its cues.
+
+    The closing clause carries no content; it only makes a sentence that enumerates (many commas)
+    read as reasoning, as a spoken answer would, so the grader's list filter does not drop it.
+    """
     first, _, rest = " ".join(point.text.split()).partition(" ")
-    body = f"I would {_base_verb(first)} {rest}".rstrip()
-    if not body.endswith((".", "!", "?")):
-        body += "."
-    return f"On {point.cues[0]}, {body[0].lower()}{body[1:]}"
+    body = f"I would {_base_verb(first)} {rest}".rstrip().rstrip(".")
+    return f"On {point.cues[0]}, {body}, and I think that is one of the things that matters most here."
 
 
 def choose_planted(question: "Question", candidates: list[str]) -> list[str]:
@@ -223,7 +247,7 @@ def _normal(text: str) -> str:
 
 
 def leaks_in(text: str, question: "Question", missing: set[str]) -> list[str]:
-    """Rubric point texts (any point) and multi-word cues (missing points) found in ``text``."""
+    """Rubric point texts (any point) and multi-word cues of the ``missing`` points found in ``text``."""
     low = _normal(text)
     found = [f"text of {p.id}" for p in question.rubric if _normal(p.text) in low]
     for p in question.rubric:
@@ -247,6 +271,10 @@ def run_scenario(coach: "Coach", scenario: Scenario, mode: str) -> ScenarioOutco
     try:
         view = engine.start(question_id=question.id)
         reply = engine.respond(view.session_id, scenario.answer)
+        first = {p.id: p.covered for p in reply.grade.points} if reply.grade is not None else {}
+        out.grader_credited_planted = [pid for pid in scenario.planted if first.get(pid)]
+        out.grader_missed_kept = [pid for pid in scenario.kept if not first.get(pid, False)]
+        out.grader_agrees = not out.grader_credited_planted and not out.grader_missed_kept
         turns = 0
         while not reply.done and turns < 12:
             reply.text()  # drain: the turn is stored when its stream ends
@@ -279,11 +307,10 @@ def run_scenario(coach: "Coach", scenario: Scenario, mode: str) -> ScenarioOutco
         if not cited:
             out.planted_uncited.append(pid)
     out.critique_ok = all(pid in missed for pid in scenario.planted) and not out.planted_uncited
-    missing_ids = set(out.missed_in_critique) | set(scenario.planted)
     for turn in transcript:
         if turn.role != "coach" or turn.kind in ("question", "critique"):
             continue
-        out.leaks += [f"{turn.kind}: {hit}" for hit in leaks_in(turn.content, question, missing_ids)]
+        out.leaks += [f"{turn.kind}: {hit}" for hit in leaks_in(turn.content, question, set(scenario.planted))]
     out.leak_free = not out.leaks
     return out
 
@@ -304,11 +331,26 @@ def run_sessions_eval(coach: "Coach", labelled: list[dict[str, Any]], thresholds
         skipped = "--skip-llm" if not llm else None
         if llm:
             real = sibling(coach, llm_mode="smollm2", store_path=Path(tmp) / "smollm2.sqlite3")
+            agreeing = {o.scenario for o in outcomes if o.grader_agrees}
             subset: list[Scenario] = []
-            for topic in TOPICS:
-                subset += [s for s in scenarios if s.topic == topic][:1]
+            for topic in TOPICS:  # one per topic, preferring a scenario whose plant the grader sees
+                mine = sorted((s for s in scenarios if s.topic == topic), key=lambda s: s.id not in agreeing)
+                subset += mine[:1]
             for scenario in subset[:llm_scenarios]:
                 outcome = run_scenario(real, scenario, "smollm2")
                 outcomes.append(outcome)
                 log(f"sessions: smollm2 {scenario.id}: {'pass' if outcome.passed else 'FAIL'} ({outcome.seconds:.0f} s)")
-    return SessionsResult(outcomes=outcomes, thresholds=cfg, skipped_llm=skipped)
+    return SessionsResult(outcomes=outcomes, thresholds=cfg, skipped_llm=skipped,
+                          probe_cue_overlaps=probe_cue_overlaps(coach.bank))
+
+
+def probe_cue_overlaps(bank: "QuestionBank") -> list[str]:
+    """Bank probes that quote a multi-word cue of another point of the same question (a hint when
+    that other point is missing too); listed for authors, not gated."""
+    found = []
+    for q in bank:
+        for p in q.rubric:
+            others = {o.id for o in q.rubric if o.id != p.id}
+            for hit in leaks_in(p.probe, q, others):
+                found.append(f"{q.id}/{p.id} probe quotes {hit}")
+    return found
