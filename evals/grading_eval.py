@@ -53,38 +53,25 @@ class TierStats:
 
 
 @dataclass
-class GradingEvalResult:
+class GradingEvalResult(TierStats):
+    """The grader over all labelled answers: tier stats plus key-point detection and timing."""
+
     answers: int = 0
     questions: int = 0
     topics: list[str] = field(default_factory=list)
-    ordering_pairs: int = 0
-    ordering_correct: int = 0
     precision: float = 0.0
     recall: float = 0.0
     f1: float = 0.0
-    adversarial: int = 0
-    adversarial_passed: int = 0
     grade_ms_p50: float = 0.0
     failures: list[str] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
     confusion: dict[str, dict[str, int]] = field(default_factory=dict)
     by_topic: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    @property
-    def ordering_accuracy(self) -> float:
-        return self.ordering_correct / self.ordering_pairs if self.ordering_pairs else 0.0
-
-    @property
-    def adversarial_rate(self) -> float:
-        return self.adversarial_passed / self.adversarial if self.adversarial else 0.0
-
     def as_json(self) -> dict[str, Any]:
         return {
-            "answers": self.answers, "questions": self.questions, "topics": self.topics,
-            "ordering_pairs": self.ordering_pairs, "ordering_correct": self.ordering_correct,
-            "ordering_accuracy": round(self.ordering_accuracy, 4), "precision": round(self.precision, 4),
-            "recall": round(self.recall, 4), "f1": round(self.f1, 4), "adversarial": self.adversarial,
-            "adversarial_passed": self.adversarial_passed, "adversarial_rate": round(self.adversarial_rate, 4),
+            "answers": self.answers, "questions": self.questions, "topics": self.topics, **super().as_json(),
+            "precision": round(self.precision, 4), "recall": round(self.recall, 4), "f1": round(self.f1, 4),
             "grade_ms_p50": round(self.grade_ms_p50, 1), "failures": self.failures, "confusion": self.confusion,
             "by_topic": self.by_topic, "rows": self.rows,
         }
