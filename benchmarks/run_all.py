@@ -46,7 +46,7 @@ def main() -> int:
     lines = ["== ingest"]
     start = time.perf_counter()
     first = coach.ingest(progress=False, log=lambda m: None)
-    lines.append(f"{"ingest at start (embeds only what changed)":<44} {1000 * (time.perf_counter() - start):9.1f} ms   "
+    lines.append(f"{'ingest at start (embeds only what changed)':<44} {1000 * (time.perf_counter() - start):9.1f} ms   "
                  f"({first.embedded} chunks embedded)")
     loads = timed(lambda: __import__("coach.guide", fromlist=["load_guide"]).load_guide(coach.settings.knowledge_dir),
                   args.repeat)
