@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from evals.common import percentile
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -24,14 +26,10 @@ def timed(fn: Callable[[], object], repeat: int) -> list[float]:
     return out
 
 
-def p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
 
 def row(name: str, values: list[float], baseline: list[float] | None = None, unit: str = "ms") -> str:
     med = statistics.median(values)
-    text = f"{name:<44} p50 {med:9.1f} {unit}   p95 {p(values, 0.95):9.1f} {unit}   n={len(values)}"
+    text = f"{name:<44} p50 {med:9.1f} {unit}   p95 {percentile(values, 0.95):9.1f} {unit}   n={len(values)}"
     if baseline:
         text += f"   x{med / statistics.median(baseline):.2f} vs baseline"
     return text

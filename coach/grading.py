@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -437,10 +436,3 @@ def _guess_dimension(text: str) -> str:
     best = max(scores, key=scores.get)
     return best if scores[best] else "framing"
 
-
-def load_labelled(path: Path) -> list[dict[str, Any]]:
-    """Labelled answers from ``evals/data/graded_answers*.yaml`` (used by evals and tests)."""
-    import yaml
-
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return list(data.get("answers", []))

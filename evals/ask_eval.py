@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from evals.common import TOPICS, Check, gate, percentile, ratio
+from evals.common import TOPICS, Check, gate, latency, ratio
 
 if TYPE_CHECKING:  # pragma: no cover
     from coach.core import Coach
@@ -72,8 +72,7 @@ class AskModeResult:
             "used_model": sum(o.used_model for o in self.outcomes),
             "model_sentences_dropped": sum(o.dropped for o in self.outcomes),
             "model_sentences_written": written,
-            "latency_ms": {"p50": round(percentile([o.ms for o in self.outcomes], 0.5), 1),
-                           "p95": round(percentile([o.ms for o in self.outcomes], 0.95), 1)},
+            "latency_ms": latency([o.ms for o in self.outcomes], 1),
             "outcomes": [asdict(o) for o in self.outcomes],
         }
 

@@ -77,6 +77,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def latency(values: list[float], digits: int = 1) -> dict[str, float]:
+    """p50 and p95 of a list of milliseconds, rounded for the report."""
+    return {"p50": round(percentile(values, 0.5), digits), "p95": round(percentile(values, 0.95), digits)}
+
+
 def ratio(num: float, den: float) -> float | None:
     return num / den if den else None
 

@@ -19,7 +19,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from evals.common import TOPICS, Check, gate, percentile
+from evals.common import TOPICS, Check, gate, latency
 
 if TYPE_CHECKING:  # pragma: no cover
     from coach.core import Coach
@@ -70,8 +70,7 @@ class SystemResult:
             "build_s": round(self.build_s, 2), "chunks": self.chunks,
             "overall": self.scores(), "by_topic": {t: self.scores(topic=t) for t in TOPICS},
             "by_style": {s: self.scores(style=s) for s in sorted({o.style for o in self.outcomes})},
-            "latency_ms": {"p50": round(percentile([o.ms for o in self.outcomes], 0.5), 2),
-                           "p95": round(percentile([o.ms for o in self.outcomes], 0.95), 2)},
+            "latency_ms": latency([o.ms for o in self.outcomes], 2),
             "failures": [asdict(o) for o in self.failures],
         }
 
