@@ -101,6 +101,10 @@ def stopword_ratio(sentence: str) -> float:
     return sum(t in STOPWORDS for t in toks) / len(toks) if toks else 0.0
 
 
+_BRACKETED = re.compile(r"\([^()]*\)")
+_NUMBER_RUN = re.compile(r"\d[\d.%]*(?:\s*(?:,|and|or|to)\s*\d[\d.%]*)+")
+
+
 def is_reasoned(sentence: str) -> bool:
     """A sentence that argues rather than lists: enough words, function words, not a comma run.
 
@@ -111,8 +115,12 @@ def is_reasoned(sentence: str) -> bool:
     if len(toks) < 6:
         return False
     ratio = sum(t in STOPWORDS for t in toks) / len(toks)
-    commas = sentence.count(",") + sentence.count(";") + sentence.count("/")
-    if commas >= 4 and commas / len(toks) > 0.2:
+    # Examples in brackets and runs of numbers ("10, 25, 50, 100") are not a list of terms when the
+    # sentence around them argues; only the text outside them is held to the comma test.
+    outside = _NUMBER_RUN.sub(" 0 ", _BRACKETED.sub(" ", sentence))
+    rest = words(outside)
+    commas = outside.count(",") + outside.count(";") + outside.count("/")
+    if len(rest) < 6 or (commas >= 4 and commas / len(rest) > 0.2):
         return False
     return ratio >= 0.18
 

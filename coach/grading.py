@@ -9,6 +9,7 @@ involved, so the same answer always gets the same grade.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -37,7 +38,11 @@ class GradingConfig:
 
     cover_threshold: float = 0.56      # combined score a sentence needs to count as evidence
     cue_bonus_one: float = 0.10        # lexical evidence: one cue phrase present in the sentence
-    cue_bonus_more: float = 0.16       # two or more distinct cue phrases
+    cue_bonus_more: float = 0.16       # two distinct cue phrases
+    cue_bonus_many: float = 0.22       # three or more
+    winner_floor: float = 0.40         # a sentence plainly about one point (its best by winner_margin)
+    winner_margin: float = 0.10        # counts as evidence from this score up (0: off); see _promote_winners
+    clause_weight: float = 0.90        # similarity of one clause of a long sentence counts a little less
     cue_weight: float = 0.9            # similarity to the cue list counts a little less than to the point
     min_words: int = 12                # shorter answers are graded but flagged as too short
     offtopic_similarity: float = 0.30  # best sentence-to-rubric similarity below this: off-topic
@@ -273,17 +278,22 @@ class Grader:
         best_row = np.full(len(question.rubric), -1, dtype=int)
         top_similarity = 0.0
         if reasoned:
-            vecs = self.embeddings.encode(reasoned)
-            sim_point = vecs @ prep.point_vecs.T               # (sentences, points)
-            sim_cue = (vecs @ prep.cue_vecs.T) * cfg.cue_weight
-            semantic = np.maximum(sim_point, sim_cue)
+            owner, pieces = _clauses(reasoned) if cfg.clause_weight > 0 else ([], [])
+            all_vecs = self.embeddings.encode(reasoned + pieces)  # one batch: sentences, then their clauses
+            vecs = all_vecs[: len(reasoned)]
+            semantic = self._semantic(vecs, prep)              # (sentences, points)
+            if pieces:
+                np.maximum.at(semantic, owner, self._semantic(all_vecs[len(reasoned):], prep) * cfg.clause_weight)
             sentence_stems = [stems(s) for s in reasoned]
             lexical = np.zeros_like(semantic)
             for j, cues in enumerate(prep.cue_stems):
                 for i, toks in enumerate(sentence_stems):
                     hits = sum(1 for c in cues if _contains(toks, c))
-                    lexical[i, j] = cfg.cue_bonus_more if hits >= 2 else cfg.cue_bonus_one if hits == 1 else 0.0
+                    lexical[i, j] = (cfg.cue_bonus_many if hits >= 3 else cfg.cue_bonus_more if hits == 2
+                                     else cfg.cue_bonus_one if hits == 1 else 0.0)
             combined = semantic + lexical
+            if cfg.winner_floor > 0 and combined.shape[1] > 1:
+                combined = _promote_winners(combined, cfg.cover_threshold, cfg.winner_floor, cfg.winner_margin)
             best_row, best = _assign_evidence(combined, cfg.cover_threshold, cfg.max_points_per_sentence)
             top_similarity = float(max(semantic.max(), float((vecs @ prep.prompt_vec).max())))
 
@@ -325,6 +335,9 @@ class Grader:
             score=score, band=self.bank.rubric.band_for(score).band, dimensions=self._dimensions(points),
             points=points, red_flags=flags, feedback=self._feedback(question, points, flags, score, notes, source),
         )
+
+    def _semantic(self, vecs: np.ndarray, prep: _Prepared) -> np.ndarray:
+        return np.maximum(vecs @ prep.point_vecs.T, (vecs @ prep.cue_vecs.T) * self.config.cue_weight)
 
     def _red_flags(self, flags: list[RedFlag], prep: _Prepared, all_sentences: list[str], injections: list[str],
                    reasoned: list[str], n_words: int) -> list[FlagResult]:
@@ -374,6 +387,38 @@ class Grader:
             "gaps": [f"{p.text} Study: {', '.join(p.sections)}." for p in missed],
             "red_flags": [f"{f.text} (\"{_clip(f.evidence)}\")" for f in flags],
         }
+
+
+LONG_SENTENCE = 16  # words: shorter sentences are embedded whole only
+_CLAUSE_SPLIT = re.compile(
+    r"\s*[;:]\s+|\s+[-\u2013\u2014]+\s+|,\s+(?=(?:so|which|because|since|but|while|then|and|or|where|otherwise|unless|though)\b)")
+
+
+def _clauses(rows: list[str], min_words: int = 4, long_sentence: int = LONG_SENTENCE) -> tuple[list[int], list[str]]:
+    """Clauses of the long sentences that have more than one (owner row, clause text)."""
+    owner, pieces = [], []
+    for i, sentence in enumerate(rows):
+        if len(sentence.split()) < long_sentence:
+            continue
+        parts = [p for p in _CLAUSE_SPLIT.split(sentence) if len(p.split()) >= min_words]
+        if len(parts) > 1:
+            owner += [i] * len(parts)
+            pieces += parts
+    return owner, pieces
+
+
+def _promote_winners(combined: np.ndarray, threshold: float, floor: float, margin: float) -> np.ndarray:
+    """Lift to ``threshold`` each sentence's best point when it leads the runner-up by ``margin``.
+
+    Paraphrases score lower than answers that reuse the rubric's words, but a sentence that is
+    plainly about one point more than any other still makes that point.
+    """
+    top2 = np.sort(combined, axis=1)[:, -2:]
+    best = combined.argmax(axis=1)
+    rows = np.flatnonzero((top2[:, 1] - top2[:, 0] >= margin) & (top2[:, 1] >= floor))
+    out = combined.astype(np.float64)  # float32 would store the threshold just below itself
+    out[rows, best[rows]] = np.maximum(out[rows, best[rows]], threshold)
+    return out
 
 
 def _assign_evidence(combined: np.ndarray, threshold: float, per_sentence: int) -> tuple[np.ndarray, np.ndarray]:

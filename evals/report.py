@@ -214,22 +214,40 @@ def grading_md(g: GradingEvalResult, base: LLMBaselineResult | None) -> list[str
 
 def sessions_md(s: SessionsResult) -> list[str]:
     fake = s.rates("fake")
+    pct = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
     out = ["## 4. Sessions with planted gaps", "",
-           f"{fake['n']} scripted candidates (fake model): each answer leaves out 2-3 known key points (one per weight "
-           "level where possible). The grader saw exactly the planted gaps in "
-           f"{fake['grader_agrees']}/{fake['n']} scenarios; the probe and critique checks are gated on those, the "
-           "leak check on all. End to end (grader included): "
-           f"{round((fake['end_to_end'] or 0) * fake['n'])}/{fake['n']} scenarios pass every check.", "",
-           "| Scenario | Model | Source | Planted (weight order) | Probed | Grader agrees | Probes | Critique | No leak |",
-           "|---|---|---|---|---|:-:|:-:|:-:|:-:|"]
+           f"{fake['n']} scripted candidates (fake model) each leave out 2-3 known key points (one per weight level "
+           "where possible): two per hand-written script (evals/data/scripted_*.yaml, questions split into dev and a "
+           "held-out test set never used to tune the grader) and one per labelled partial answer. The engine checks "
+           "(probes follow the grade, the critique cites every graded gap, no rubric leak) hold in "
+           f"{sum(o.engine_ok for o in s.rows('fake'))}/{fake['n']}. Including the grader, the critique names "
+           f"{pct(fake['planted_gaps_named'])} of the planted gaps, {pct(fake['probes_on_planted'])} of the probes aim "
+           f"at a planted gap, and {fake['grader_agrees']}/{fake['n']} scenarios are exactly right end to end.", "",
+           "| Scenario set | n | Planted gaps named | Probes on a planted gap | Kept points listed as missed | "
+           "Grader key-point P / R / F1 | Exactly right |", "|---|--:|--:|--:|--:|--:|--:|"]
+    sets = [("scripted, dev split", dict(source="scripted", split="dev")),
+            ("scripted, test split (held out)", dict(source="scripted", split="test")),
+            ("labelled partial answers", dict(source="labelled-partial")), ("all", {})]
+    for label, kw in sets:
+        r = s.rates("fake", **kw)
+        if r["n"]:
+            out.append(f"| {label} | {r['n']} | {pct(r['planted_gaps_named'])} | {pct(r['probes_on_planted'])} | "
+                       f"{pct(r['kept_wrongly_missed'])} | {pct(r['key_point_precision'])} / {pct(r['key_point_recall'])} / "
+                       f"{pct(r['key_point_f1'])} | {round((r['end_to_end'] or 0) * r['n'])}/{r['n']} |")
+    out += ["", "| Scenario | Model | Source | Planted (weight order) | Probed | Engine | Planted named | Exactly right |",
+            "|---|---|---|---|---|:-:|:-:|:-:|"]
     yes = lambda b: "✅" if b else "❌"  # noqa: E731
     for o in s.outcomes:
-        out.append(f"| {o.scenario} | {o.mode} | {o.source} | {', '.join(o.expected_probes)} | {', '.join(o.probed)} | "
-                   f"{yes(o.grader_agrees)} | {yes(o.probes_ok)} | {yes(o.critique_ok)} | {yes(o.leak_free)} |")
-    failing = [o for o in s.outcomes if not o.passed]
-    out += ["", f"**Failing scenarios (end to end): {len(failing)}**"]
-    for o in failing:
-        out.append(f"- {o.scenario} ({o.mode}): " + "; ".join(o.problems()))
+        src = f"{o.source} ({o.split})" if o.source == "scripted" else o.source
+        out.append(f"| {o.scenario} | {o.mode} | {src} | {', '.join(o.expected_probes)} | {', '.join(o.probed)} | "
+                   f"{yes(o.engine_ok)} | {len(o.planted_named)}/{len(o.planted)} | {yes(o.passed)} |")
+    engine = [o for o in s.outcomes if not o.engine_ok]
+    out += ["", f"**Engine failures: {len(engine)}**"] + [f"- {o.scenario} ({o.mode}): " + "; ".join(o.problems())
+                                                         for o in engine]
+    failing = [o for o in s.outcomes if o.engine_ok and not o.passed]
+    out += ["", f"**Not exactly right because of the grader: {len(failing)}** (the engine followed the grade; "
+            "the grading eval measures these misreadings)"]
+    out += [f"- {o.scenario} ({o.mode}): " + "; ".join(o.problems()) for o in failing]
     llm = [o for o in s.outcomes if o.mode == "smollm2"]
     if llm:
         out += ["", "Probes the embedded model wrote (smollm2 sessions):"]

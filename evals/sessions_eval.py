@@ -3,27 +3,32 @@
 Each scenario answers a bank question while deliberately leaving out 2-3 rubric points (one per
 weight level where possible, so the probe order is tested). The answer is either
 
-- ``labelled-partial``: the labelled partial answer (evals/data) whose ``covers`` labels say which
-  points it makes, plus one sentence for every other point except the planted ones; or
-- ``composed``: one sentence per kept point, its text rephrased in the first person and opened with
-  its first cue ("On chargeback, I would handle late labels: chargebacks take weeks ..., and I
-  think that is one of the things that matters most here.").
+- ``scripted``: hand-written candidates (evals/data/scripted_*.yaml), one passage per rubric point
+  in the candidate's own words; the answer is the opening, the passages of the kept points and
+  the closing. Two scenarios per question (two disjoint sets of planted gaps). These passages were
+  never used to tune the grader; the questions are split into ``dev`` (looked at while changing the
+  grader) and ``test`` (measured only), so the test split is a held-out check of the grader; or
+- ``labelled-partial``: the labelled partial answer of the grading eval, whose ``covers`` labels
+  say which points it makes, with the planted gaps chosen among the points it leaves out and one
+  sentence (the scripted passage's style, from the rubric text) for each other missing point.
 
 After each probe the candidate replies with a sentence that adds nothing, so the engine moves on
-to the next gap and then to the critique. A scenario passes when
+to the next gap and then to the critique.
 
-1. probes: the probed points are exactly the planted ones, highest weight first;
-2. critique: every planted point is in the critique's "missed" list, with at least one citation,
-   and its text and ``knowledge/<file>`` link appear in the critique card;
+Two kinds of checks. The engine's own, gated on every scenario because they do not depend on how
+well the grader reads the answer:
+1. probes follow the grade: the probed points are the first grade's missing points, highest
+   weight first, up to ``session.max_probes``;
+2. the critique names every point the grade misses, each with a citation whose text and
+   ``knowledge/<file>`` link appear in the critique card;
 3. no leak: no coach turn before the critique (probes, notes) contains a rubric point's text or a
    multi-word cue of a planted (really missing) point; the posed question itself is not checked.
 
-Checks 1 and 2 need the grader to see the plant: when it credits a planted point or misses a kept
-one, the engine rightly probes what the grader reports, and the scenario fails end to end for a
-reason the grading eval already measures (key-point F1). So 1 and 2 are gated on the scenarios
-where the first grade's missing points are exactly the planted ones ("grader agrees"); the end-to-end
-pass rate over all scenarios is reported next to them with the cause of every failure. Check 3 is
-gated on all scenarios.
+And the candidate's view, which includes the grader: the share of planted gaps the critique names,
+the share of probes aimed at a planted gap, the share of kept points wrongly listed as missed,
+the grader's key-point precision/recall on the scripted answers (dev and test split), and the
+end-to-end rate: scenarios whose probes are exactly the planted gaps in weight order and whose
+critique names exactly them. Every failing scenario is listed with its cause.
 """
 
 from __future__ import annotations
@@ -51,10 +56,11 @@ class Scenario:
     id: str
     question_id: str
     topic: str
-    source: str                 # labelled-partial | composed
+    source: str                 # scripted | labelled-partial
     answer: str
     planted: list[str]          # point ids left out on purpose, highest weight first
     kept: list[str]
+    split: str = "dev"          # scripted: dev | test (held out from grader tuning); labelled-partial: dev
 
 
 @dataclass
@@ -63,28 +69,50 @@ class ScenarioOutcome:
     question_id: str
     topic: str
     source: str
+    split: str
     mode: str                   # fake | smollm2
     planted: list[str]
-    expected_probes: list[str]
+    expected_probes: list[str]  # the planted gaps in weight order, up to max_probes
+    kept: list[str] = field(default_factory=list)
+    graded_missing: list[str] = field(default_factory=list)   # the first grade's missing points
+    engine_probes: list[str] = field(default_factory=list)    # those in weight order, up to max_probes
     probed: list[str] = field(default_factory=list)
     probe_texts: list[str] = field(default_factory=list)
     missed_in_critique: list[str] = field(default_factory=list)
-    unplanted_missed: list[str] = field(default_factory=list)   # kept points the grader did not credit
-    planted_uncited: list[str] = field(default_factory=list)
+    uncited: list[str] = field(default_factory=list)          # missed points without a citation in the card
     leaks: list[str] = field(default_factory=list)
-    grader_agrees: bool = False     # the first grade's missing points are exactly the planted ones
-    grader_credited_planted: list[str] = field(default_factory=list)
-    grader_missed_kept: list[str] = field(default_factory=list)
-    probes_ok: bool = False
-    critique_ok: bool = False
-    leak_free: bool = False
+    follows_grade: bool = False     # engine check 1
+    critique_complete: bool = False  # engine check 2
+    leak_free: bool = False          # engine check 3
     score: int | None = None
     seconds: float = 0.0
     error: str | None = None
 
     @property
+    def grader_credited_planted(self) -> list[str]:
+        return [p for p in self.planted if p not in self.graded_missing]
+
+    @property
+    def grader_missed_kept(self) -> list[str]:
+        return [p for p in self.kept if p in self.graded_missing]
+
+    @property
+    def grader_agrees(self) -> bool:
+        return not self.error and set(self.graded_missing) == set(self.planted)
+
+    @property
+    def engine_ok(self) -> bool:
+        return self.follows_grade and self.critique_complete and self.leak_free
+
+    @property
+    def planted_named(self) -> list[str]:
+        return [p for p in self.planted if p in self.missed_in_critique and p not in self.uncited]
+
+    @property
     def passed(self) -> bool:
-        return self.probes_ok and self.critique_ok and self.leak_free
+        """End to end: probes are exactly the planted gaps by weight, the critique names exactly them."""
+        return (self.engine_ok and self.probed == self.expected_probes
+                and set(self.missed_in_critique) == set(self.planted) and len(self.planted_named) == len(self.planted))
 
     def problems(self) -> list[str]:
         out = []
@@ -94,16 +122,13 @@ class ScenarioOutcome:
             out.append(f"grader credited planted gap(s) {self.grader_credited_planted}")
         if self.grader_missed_kept:
             out.append(f"grader did not credit kept point(s) {self.grader_missed_kept}")
-        if not self.probes_ok:
-            out.append(f"probes {self.probed} != planted in weight order {self.expected_probes}")
-        if not self.critique_ok:
-            missing = [p for p in self.planted if p not in self.missed_in_critique]
-            if missing:
-                out.append(f"critique does not name planted gap(s) {missing} (the grader credited them)")
-            if self.planted_uncited:
-                out.append(f"planted gap(s) without a citation in the card: {self.planted_uncited}")
+        if not self.follows_grade:
+            out.append(f"ENGINE: probes {self.probed} != the grade's missing points by weight {self.engine_probes}")
+        if not self.critique_complete:
+            lost = [p for p in self.graded_missing if p not in self.missed_in_critique]
+            out.append(f"ENGINE: critique misses graded gap(s) {lost} or has no citation for {self.uncited}")
         if not self.leak_free:
-            out.append("rubric text in a coach turn before the critique: " + "; ".join(self.leaks))
+            out.append("ENGINE: rubric text in a coach turn before the critique: " + "; ".join(self.leaks))
         return out
 
 
@@ -114,18 +139,32 @@ class SessionsResult:
     skipped_llm: str | None = None
     probe_cue_overlaps: list[str] = field(default_factory=list)  # bank probes quoting another point's cue
 
-    def _rows(self, mode: str, topic: str | None = None, agreeing: bool = False) -> list[ScenarioOutcome]:
+    def rows(self, mode: str, topic: str | None = None, source: str | None = None,
+             split: str | None = None) -> list[ScenarioOutcome]:
         return [o for o in self.outcomes if o.mode == mode and (topic is None or o.topic == topic)
-                and (o.grader_agrees or not agreeing)]
+                and (source is None or o.source == source) and (split is None or o.split == split)]
 
-    def rates(self, mode: str, topic: str | None = None) -> dict[str, Any]:
-        rows = self._rows(mode, topic)
-        agree = self._rows(mode, topic, agreeing=True)
-        return {"n": len(rows), "grader_agrees": len(agree),
-                "probes_on_target": ratio(sum(o.probes_ok for o in agree), len(agree)),
-                "critique_names_gaps": ratio(sum(o.critique_ok for o in agree), len(agree)),
+    def rates(self, mode: str, topic: str | None = None, source: str | None = None,
+              split: str | None = None) -> dict[str, Any]:
+        rows = self.rows(mode, topic, source, split)
+        planted = sum(len(o.planted) for o in rows)
+        kept = sum(len(o.kept) for o in rows)
+        probes = sum(len(o.probed) for o in rows)
+        tp = sum(len(o.kept) - len(o.grader_missed_kept) for o in rows)
+        fp = sum(len(o.grader_credited_planted) for o in rows)
+        fn = sum(len(o.grader_missed_kept) for o in rows)
+        precision, recall = ratio(tp, tp + fp), ratio(tp, tp + fn)
+        f1 = (2 * precision * recall / (precision + recall)) if precision and recall else None
+        return {"n": len(rows), "grader_agrees": sum(o.grader_agrees for o in rows),
+                "follows_grade": ratio(sum(o.follows_grade for o in rows), len(rows)),
+                "critique_complete": ratio(sum(o.critique_complete for o in rows), len(rows)),
                 "no_rubric_leak": ratio(sum(o.leak_free for o in rows), len(rows)),
-                "end_to_end": ratio(sum(o.passed for o in rows), len(rows))}
+                "planted_gaps_named": ratio(sum(len(o.planted_named) for o in rows), planted),
+                "probes_on_planted": ratio(sum(sum(p in o.planted for p in o.probed) for o in rows), probes),
+                "kept_wrongly_missed": ratio(fn, kept),
+                "key_point_precision": precision, "key_point_recall": recall, "key_point_f1": f1,
+                "end_to_end": ratio(sum(o.passed for o in rows), len(rows)),
+                "counts": {"planted": planted, "kept": kept, "probes": probes}}
 
     def checks(self) -> list[Check]:
         cfg = self.thresholds
@@ -135,33 +174,51 @@ class SessionsResult:
             if mode == "smollm2" and self.skipped_llm:
                 out.append(Check(f"Sessions ({tag}): all checks", "all", None, "", None, "skipped"))
                 continue
-            scopes = ("all", *TOPICS)
-            for scope in scopes:
+            for scope in ("all", *TOPICS):
                 r = self.rates(mode, None if scope == "all" else scope)
                 if not r["n"]:
                     continue
-                agree = r["grader_agrees"]
-                for key, label in (("probes_on_target", "probes = planted gaps, by weight"),
-                                   ("critique_names_gaps", "critique cites every planted gap")):
-                    hits = round((r[key] or 0) * agree)
-                    out.append(gate(f"Sessions ({tag}): {label} [grader agrees]", scope, r[key], cfg.get(key),
-                                    note=f"{hits}/{agree}" if agree else "none agree"))
-                hits = round((r["no_rubric_leak"] or 0) * r["n"])
-                out.append(gate(f"Sessions ({tag}): no rubric leak before critique", scope, r["no_rubric_leak"],
-                                cfg.get("no_rubric_leak"), note=f"{hits}/{r['n']}"))
-                hits = round((r["end_to_end"] or 0) * r["n"])
-                out.append(gate(f"Sessions ({tag}): end to end, grader included", scope, r["end_to_end"], None,
-                                note=f"{hits}/{r['n']}"))
+                n, c = r["n"], r["counts"]
+                floor = (lambda key: cfg.get(key)) if scope == "all" else (lambda key: None)  # topics: reported
+                for key, label in (("follows_grade", "engine: probes = graded gaps, by weight"),
+                                   ("critique_complete", "engine: critique cites every graded gap"),
+                                   ("no_rubric_leak", "engine: no rubric leak before critique")):
+                    out.append(gate(f"Sessions ({tag}): {label}", scope, r[key], cfg.get(key),
+                                    note=f"{round((r[key] or 0) * n)}/{n}"))
+                out.append(gate(f"Sessions ({tag}): planted gaps named in critique", scope, r["planted_gaps_named"],
+                                floor("planted_gaps_named"),
+                                note=f"{round((r['planted_gaps_named'] or 0) * c['planted'])}/{c['planted']}"))
+                out.append(gate(f"Sessions ({tag}): probes aimed at a planted gap", scope, r["probes_on_planted"],
+                                floor("probes_on_planted"),
+                                note=f"{round((r['probes_on_planted'] or 0) * c['probes'])}/{c['probes']}"))
+                out.append(gate(f"Sessions ({tag}): kept points wrongly listed as missed", scope,
+                                r["kept_wrongly_missed"], None, maximum=floor("kept_wrongly_missed_max"),
+                                note=f"{round((r['kept_wrongly_missed'] or 0) * c['kept'])}/{c['kept']}"))
+                out.append(gate(f"Sessions ({tag}): end to end (exactly the planted gaps)", scope, r["end_to_end"],
+                                None, note=f"{round((r['end_to_end'] or 0) * n)}/{n}"))
+        for split in ("dev", "test"):
+            r = self.rates("fake", source="scripted", split=split)
+            if r["n"]:
+                key = "held_out_key_point_f1" if split == "test" else None
+                out.append(gate(f"Grader on scripted candidates ({split} split): key-point F1", "all", r["key_point_f1"],
+                                cfg.get(key) if key else None,
+                                note=f"P {r['key_point_precision']:.3f}, R {r['key_point_recall']:.3f}"))
         n_min = cfg.get("min_scenarios_per_topic")
         for topic in TOPICS:
             out.append(gate("Sessions: scenarios per topic", topic, self.rates("fake", topic)["n"], n_min))
         return out
 
     def as_json(self) -> dict[str, Any]:
+        def rate_set(mode: str) -> dict[str, Any]:
+            return {"all": self.rates(mode), **{t: self.rates(mode, t) for t in TOPICS},
+                    **{f"scripted-{sp}": self.rates(mode, source="scripted", split=sp) for sp in ("dev", "test")},
+                    "labelled-partial": self.rates(mode, source="labelled-partial")}
+
         return {"thresholds": self.thresholds, "skipped_llm": self.skipped_llm,
                 "probe_cue_overlaps": self.probe_cue_overlaps,
-                "rates": {m: {"all": self.rates(m), **{t: self.rates(m, t) for t in TOPICS}} for m in ("fake", "smollm2")},
-                "outcomes": [{**asdict(o), "passed": o.passed, "problems": o.problems()} for o in self.outcomes]}
+                "rates": {m: rate_set(m) for m in ("fake", "smollm2")},
+                "outcomes": [{**asdict(o), "grader_agrees": o.grader_agrees, "passed": o.passed,
+                              "problems": o.problems()} for o in self.outcomes]}
 
 
 # ------------------------------------------------------------------ building scenarios
@@ -206,13 +263,59 @@ def choose_planted(question: "Question", candidates: list[str]) -> list[str]:
     return [p.id for p in sorted(chosen, key=lambda p: (-p.weight, order[p.id]))]
 
 
-def build_scenarios(bank: "QuestionBank", labelled: list[dict[str, Any]], composed_per_topic: int = 2,
+class ScriptError(ValueError):
+    """A scripted-candidate file that does not fit the question bank (names file, question, field)."""
+
+
+def load_scripted(bank: "QuestionBank", data_dir: Path) -> list[dict[str, Any]]:
+    """The hand-written candidates of evals/data/scripted_*.yaml, checked against the bank."""
+    import yaml
+
+    scripts: list[dict[str, Any]] = []
+    for path in sorted(data_dir.glob("scripted_*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for n, item in enumerate(data.get("scripts") or [], start=1):
+            where = f"{path.name}, script {n} ({item.get('question_id', '?')})"
+            try:
+                question = bank.get(item["question_id"])
+            except Exception as exc:  # noqa: BLE001 - unknown id or missing field, reported with its place
+                raise ScriptError(f"{where}: question_id: {exc}") from exc
+            ids = [p.id for p in question.rubric]
+            points = item.get("points") or {}
+            if sorted(points) != sorted(ids):
+                raise ScriptError(f"{where}: points: expected exactly {ids}, got {list(points)}")
+            if item.get("split") not in ("dev", "test"):
+                raise ScriptError(f"{where}: split: must be dev or test, got {item.get('split')!r}")
+            for key in ("opening", "closing"):
+                if not str(item.get(key) or "").strip():
+                    raise ScriptError(f"{where}: {key}: missing")
+            scripts.append({**item, "_file": path.name})
+    return scripts
+
+
+def _flat(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def build_scenarios(bank: "QuestionBank", labelled: list[dict[str, Any]], scripted: list[dict[str, Any]] | None = None,
                     max_per_topic: int | None = None) -> list[Scenario]:
-    """Scenarios from every labelled partial answer, plus ``composed_per_topic`` other questions per topic."""
+    """Two scenarios per scripted question (disjoint planted sets) and one per labelled partial answer."""
     scenarios: list[Scenario] = []
     partials = {a["question_id"]: a for a in labelled if a.get("tier") == "partial"}
     for topic in TOPICS:
         mine: list[Scenario] = []
+        for item in scripted or []:
+            question = bank.get(item["question_id"])
+            if question.topic != topic:
+                continue
+            ids = [p.id for p in question.rubric]
+            first = choose_planted(question, ids)
+            second = choose_planted(question, [i for i in ids if i not in first])
+            for k, planted in enumerate((first, second), start=1):
+                kept = [i for i in ids if i not in planted]
+                answer = " ".join(_flat(x) for x in [item["opening"], *(item["points"][i] for i in kept), item["closing"]])
+                mine.append(Scenario(id=f"{question.id}-scripted-{k}", question_id=question.id, topic=topic,
+                                     source="scripted", answer=answer, planted=planted, kept=kept, split=item["split"]))
         for qid in sorted(partials):
             question = bank.get(qid)
             if question.topic != topic:
@@ -230,13 +333,6 @@ def build_scenarios(bank: "QuestionBank", labelled: list[dict[str, Any]], compos
             mine.append(Scenario(id=f"{qid}-partial", question_id=qid, topic=topic, source="labelled-partial",
                                  answer=answer, planted=planted,
                                  kept=[p.id for p in question.rubric if p.id not in planted]))
-        others = [q for q in sorted(bank.by_topic(topic), key=lambda q: q.id) if q.id not in partials]
-        for question in others[:composed_per_topic]:
-            planted = choose_planted(question, [p.id for p in question.rubric])
-            kept = [p for p in question.rubric if p.id not in planted]
-            mine.append(Scenario(id=f"{question.id}-composed", question_id=question.id, topic=topic, source="composed",
-                                 answer=" ".join(compose_sentence(p) for p in kept), planted=planted,
-                                 kept=[p.id for p in kept]))
         scenarios.extend(mine[:max_per_topic] if max_per_topic else mine)
     return scenarios
 
@@ -259,22 +355,25 @@ def leaks_in(text: str, question: "Question", missing: set[str]) -> list[str]:
     return found
 
 
+def _weight_order(question: "Question", ids: list[str]) -> list[str]:
+    order = {p.id: i for i, p in enumerate(question.rubric)}
+    return sorted(ids, key=lambda pid: (-question.point(pid).weight, order[pid]))
+
+
 def run_scenario(coach: "Coach", scenario: Scenario, mode: str) -> ScenarioOutcome:
     engine, bank = coach.engine, coach.bank
     question = bank.get(scenario.question_id)
-    order = {p.id: i for i, p in enumerate(question.rubric)}
-    expected = sorted(scenario.planted, key=lambda pid: (-question.point(pid).weight, order[pid]))
-    expected = expected[: coach.settings.session.max_probes]
+    budget = coach.settings.session.max_probes
     out = ScenarioOutcome(scenario=scenario.id, question_id=question.id, topic=question.topic, source=scenario.source,
-                          mode=mode, planted=list(scenario.planted), expected_probes=expected)
+                          split=scenario.split, mode=mode, planted=list(scenario.planted), kept=list(scenario.kept),
+                          expected_probes=_weight_order(question, scenario.planted)[:budget])
     start = time.perf_counter()
     try:
         view = engine.start(question_id=question.id)
         reply = engine.respond(view.session_id, scenario.answer)
-        first = {p.id: p.covered for p in reply.grade.points} if reply.grade is not None else {}
-        out.grader_credited_planted = [pid for pid in scenario.planted if first.get(pid)]
-        out.grader_missed_kept = [pid for pid in scenario.kept if not first.get(pid, False)]
-        out.grader_agrees = not out.grader_credited_planted and not out.grader_missed_kept
+        if reply.grade is not None:
+            out.graded_missing = [p.id for p in reply.grade.points if not p.covered]
+        out.engine_probes = _weight_order(question, out.graded_missing)[:budget]
         turns = 0
         while not reply.done and turns < 12:
             reply.text()  # drain: the turn is stored when its stream ends
@@ -292,21 +391,16 @@ def run_scenario(coach: "Coach", scenario: Scenario, mode: str) -> ScenarioOutco
     out.seconds = time.perf_counter() - start
     out.probed = [t.meta.get("point") for t in transcript if t.role == "coach" and t.kind == "probe"]
     out.probe_texts = [t.content for t in transcript if t.role == "coach" and t.kind == "probe"]
-    out.probes_ok = out.probed == expected
-    missed = {p.id: p for p in critique.missed}
+    out.follows_grade = out.probed == out.engine_probes
     out.missed_in_critique = [p.id for p in critique.missed]
-    out.unplanted_missed = [pid for pid in out.missed_in_critique if pid not in scenario.planted]
     out.score = critique.score
     flat = _normal(card)
-    for pid in scenario.planted:
-        note = missed.get(pid)
-        if note is None:
-            continue
+    for note in critique.missed:
         cited = bool(note.citations) and _normal(note.text) in flat and any(
             f"knowledge/{c.source}" in card for c in note.citations)
         if not cited:
-            out.planted_uncited.append(pid)
-    out.critique_ok = all(pid in missed for pid in scenario.planted) and not out.planted_uncited
+            out.uncited.append(note.id)
+    out.critique_complete = set(out.graded_missing) <= set(out.missed_in_critique) and not out.uncited
     for turn in transcript:
         if turn.role != "coach" or turn.kind in ("question", "critique"):
             continue
@@ -317,29 +411,36 @@ def run_scenario(coach: "Coach", scenario: Scenario, mode: str) -> ScenarioOutco
 
 def run_sessions_eval(coach: "Coach", labelled: list[dict[str, Any]], thresholds: dict[str, Any], *,
                       llm: bool = False, llm_scenarios: int = 5, log: Callable[[str], None] = lambda m: None,
-                      store_dir: Path | None = None) -> SessionsResult:
-    """Every scenario with the fake model; with ``llm``, one scenario per topic (up to ``llm_scenarios``) with smollm2."""
+                      store_dir: Path | None = None, data_dir: Path | None = None) -> SessionsResult:
+    """Every scenario with the fake model; with ``llm``, one scenario per topic (up to ``llm_scenarios``) with smollm2.
+
+    The smollm2 scenarios are the first scripted test-split scenario of each topic, whatever the grader
+    makes of it: they check that the engine's checks hold when the embedded model phrases the turns.
+    """
+    from evals.common import DATA_DIR
+
     cfg = thresholds.get("sessions", {})
-    scenarios = build_scenarios(coach.bank, labelled)
+    scenarios = build_scenarios(coach.bank, labelled, load_scripted(coach.bank, data_dir or DATA_DIR))
     outcomes: list[ScenarioOutcome] = []
     with tempfile.TemporaryDirectory(prefix="coach-eval-sessions-", dir=store_dir) as tmp:
         fake = sibling(coach, llm_mode="fake", store_path=Path(tmp) / "fake.sqlite3")
         for scenario in scenarios:
             outcomes.append(run_scenario(fake, scenario, "fake"))
-        passed = sum(o.passed for o in outcomes)
-        log(f"sessions: {passed}/{len(outcomes)} fake-model scenarios pass")
+        engine_ok = sum(o.engine_ok for o in outcomes)
+        log(f"sessions: engine checks hold in {engine_ok}/{len(outcomes)} fake-model scenarios, "
+            f"{sum(o.passed for o in outcomes)} exactly right end to end")
         skipped = "--skip-llm" if not llm else None
         if llm:
             real = sibling(coach, llm_mode="smollm2", store_path=Path(tmp) / "smollm2.sqlite3")
-            agreeing = {o.scenario for o in outcomes if o.grader_agrees}
             subset: list[Scenario] = []
-            for topic in TOPICS:  # one per topic, preferring a scenario whose plant the grader sees
-                mine = sorted((s for s in scenarios if s.topic == topic), key=lambda s: s.id not in agreeing)
-                subset += mine[:1]
+            for topic in TOPICS:
+                mine = [s for s in scenarios if s.topic == topic]
+                subset += sorted(mine, key=lambda s: (s.source != "scripted", s.split != "test"))[:1]
             for scenario in subset[:llm_scenarios]:
                 outcome = run_scenario(real, scenario, "smollm2")
                 outcomes.append(outcome)
-                log(f"sessions: smollm2 {scenario.id}: {'pass' if outcome.passed else 'FAIL'} ({outcome.seconds:.0f} s)")
+                log(f"sessions: smollm2 {scenario.id}: engine {'ok' if outcome.engine_ok else 'FAIL'}, "
+                    f"end to end {'pass' if outcome.passed else 'fail'} ({outcome.seconds:.0f} s)")
     return SessionsResult(outcomes=outcomes, thresholds=cfg, skipped_llm=skipped,
                           probe_cue_overlaps=probe_cue_overlaps(coach.bank))
 

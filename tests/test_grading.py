@@ -125,6 +125,46 @@ def test_wrong_claim_red_flag(grader):
     assert r.red_flags and r.score <= 5
 
 
+def test_paraphrase_without_rubric_words_is_credited(grader):
+    """A sentence plainly about one point earns it without the rubric's wording."""
+    import dataclasses
+
+    from coach.grading import Grader
+
+    paraphrase = ("Payments leadership cares about money and customers, so I'd show the dollars we lose to fraud each "
+                  "week, how often we turn away a genuine cardholder, the share of transactions that get approved, "
+                  "and the number of complaints reaching customer support.")  # evals/data/scripted_monitoring.yaml
+    strict = Grader(grader.bank, grader.embeddings, vocabulary=grader.vocabulary,
+                    config=dataclasses.replace(grader.config, winner_floor=0.0, clause_weight=0.0))
+    covered = lambda g: [p.id for p in g.grade("mon-q03", paraphrase).points if p.covered]  # noqa: E731
+    assert covered(grader) == ["business"]
+    assert covered(strict) == []
+    vague = "I would think carefully about the data and the model, because both of them matter here in practice."
+    assert not [p.id for p in grader.grade("arch-q01", vague).points if p.covered]
+
+
+def test_promotion_needs_a_clear_winner():
+    import numpy as np
+
+    from coach.grading import _promote_winners
+
+    combined = np.array([[0.45, 0.30, 0.20],    # clearly about point 0
+                         [0.45, 0.42, 0.10],    # torn between 0 and 1: no promotion
+                         [0.35, 0.10, 0.05]],   # below the floor
+                        dtype=np.float32)
+    out = _promote_winners(combined, threshold=0.56, floor=0.40, margin=0.10)
+    assert out[0, 0] >= 0.56 and out[1].max() < 0.56 and out[2].max() < 0.56
+    assert (out[0, 1:] == combined[0, 1:]).all()
+
+
+def test_clauses_of_long_sentences():
+    from coach.grading import _clauses
+
+    owner, pieces = _clauses(["I would keep the old model warm for a quick rollback, so a bad release costs "
+                              "minutes; then I would ramp traffic in stages.", "Short and single clause here."])
+    assert owner == [0, 0, 0] and pieces[1].startswith("so a bad release")
+
+
 def test_labelled_set_meets_targets(grader):
     answers = load_labelled_answers(ROOT / "evals" / "data")
     assert len(answers) >= 50
@@ -151,3 +191,15 @@ def test_cli_grade_json(real_coach, tmp_path):
     assert {"id", "text", "covered", "evidence", "sections"} <= set(data["points"][0])
     code, out, err = run_cli("grade", "--question", "arch-q01", "--answer", "x" * 20_000, config=cfg)
     assert code != 0 and "limit" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("sentence, reasoned", [
+    ("If conversion goes up, I'd ramp traffic gradually, 10, 25, 50, 100, watching the guardrails.", True),
+    ("I'd set it up as several classifiers, one per category (hate speech, violence, nudity, scams).", True),
+    ("Feature store, PSI, canary, Kafka, drift, shadow mode, A/B test, embeddings.", False),
+    ("(feature store, PSI, canary, Kafka, drift, shadow) is what I would use", False),
+])
+def test_examples_and_number_runs_do_not_make_a_list(sentence, reasoned):
+    from coach.answer_checks import is_reasoned
+
+    assert is_reasoned(sentence) is reasoned
