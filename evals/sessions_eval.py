@@ -75,6 +75,7 @@ class ScenarioOutcome:
     expected_probes: list[str]  # the planted gaps in weight order, up to max_probes
     kept: list[str] = field(default_factory=list)
     graded_missing: list[str] = field(default_factory=list)   # the first grade's missing points
+    planted_evidence: dict[str, str] = field(default_factory=dict)  # sentence the grader credited a planted gap for
     engine_probes: list[str] = field(default_factory=list)    # those in weight order, up to max_probes
     probed: list[str] = field(default_factory=list)
     probe_texts: list[str] = field(default_factory=list)
@@ -118,8 +119,9 @@ class ScenarioOutcome:
         out = []
         if self.error:
             out.append(f"error: {self.error}")
-        if self.grader_credited_planted:
-            out.append(f"grader credited planted gap(s) {self.grader_credited_planted}")
+        for pid in self.grader_credited_planted:
+            said = self.planted_evidence.get(pid)
+            out.append(f"grader credited planted gap '{pid}'" + (f" for “{said}”" if said else ""))
         if self.grader_missed_kept:
             out.append(f"grader did not credit kept point(s) {self.grader_missed_kept}")
         if not self.follows_grade:
@@ -373,6 +375,8 @@ def run_scenario(coach: "Coach", scenario: Scenario, mode: str) -> ScenarioOutco
         reply = engine.respond(view.session_id, scenario.answer)
         if reply.grade is not None:
             out.graded_missing = [p.id for p in reply.grade.points if not p.covered]
+            out.planted_evidence = {p.id: " ".join((p.evidence or "").split())[:160] for p in reply.grade.points
+                                    if p.covered and p.id in scenario.planted}
         out.engine_probes = _weight_order(question, out.graded_missing)[:budget]
         turns = 0
         while not reply.done and turns < 12:
