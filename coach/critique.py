@@ -35,6 +35,7 @@ class PointNote:
     weight: int
     evidence: str | None
     citations: list[Citation]
+    closest: str | None = None  # missed: the sentence nearest to making the point
 
 
 @dataclass
@@ -70,7 +71,9 @@ class Critique:
             out += ["", "**Missed** (study the cited sections)"]
             for p in self.missed:
                 cites = "; ".join(f"[{c.title}](knowledge/{c.source})" for c in p.citations)
-                out.append(f"- ✗ {p.text}  \n  _Study:_ {cites}")
+                near = (f"  \n  _Closest you came:_ “{' '.join(p.closest.split())}” (not clear enough to count: "
+                        "say what you would do and why)") if p.closest else ""
+                out.append(f"- ✗ {p.text}{near}  \n  _Study:_ {cites}")
         if self.red_flags:
             out += ["", "**Red flags**"]
             out += [f"- ⚑ {f['text']} — “{' '.join(f['evidence'].split())[:160]}”" for f in self.red_flags]
@@ -92,7 +95,7 @@ def cite(guide: "Guide", section_ids: list[str]) -> list[Citation]:
 
 def build_critique(question: "Question", grade: "GradeResult", guide: "Guide", bank: "QuestionBank") -> Critique:
     notes = lambda p: PointNote(id=p.id, text=p.text, dimension=p.dimension, weight=p.weight,  # noqa: E731
-                                evidence=p.evidence, citations=cite(guide, p.sections))
+                                evidence=p.evidence, citations=cite(guide, p.sections), closest=p.closest)
     covered = [notes(p) for p in sorted(grade.points, key=lambda p: -p.weight) if p.covered]
     missed = [notes(p) for p in sorted(grade.points, key=lambda p: -p.weight) if not p.covered]
     band = bank.rubric.band_for(grade.score)

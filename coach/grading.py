@@ -66,6 +66,7 @@ class PointResult:
     evidence: str | None
     strength: float
     sections: list[str]
+    closest: str | None = None  # missed point: the sentence that came nearest to making it, if any did
 
 
 @dataclass
@@ -275,6 +276,7 @@ class Grader:
         notes: list[str] = []
 
         best = np.full(len(question.rubric), -1.0)
+        nearest = np.full(len(question.rubric), -1, dtype=int)
         best_row = np.full(len(question.rubric), -1, dtype=int)
         top_similarity = 0.0
         if reasoned:
@@ -292,6 +294,7 @@ class Grader:
                     lexical[i, j] = (cfg.cue_bonus_many if hits >= 3 else cfg.cue_bonus_more if hits == 2
                                      else cfg.cue_bonus_one if hits == 1 else 0.0)
             combined = semantic + lexical
+            nearest = _nearest_attempts(combined, cfg.winner_floor or cfg.cover_threshold)
             if cfg.winner_floor > 0 and combined.shape[1] > 1:
                 combined = _promote_winners(combined, cfg.cover_threshold, cfg.winner_floor, cfg.winner_margin)
             best_row, best = _assign_evidence(combined, cfg.cover_threshold, cfg.max_points_per_sentence)
@@ -307,6 +310,8 @@ class Grader:
                     id=point.id, text=point.text, dimension=point.dimension, weight=point.weight, covered=covered,
                     evidence=reasoned[best_row[j]] if covered else None, strength=float(max(best[j], 0.0)),
                     sections=list(point.sections),
+                    closest=reasoned[nearest[j]] if not covered and nearest[j] >= 0 and not (gibberish or off_topic)
+                    else None,
                 )
             )
 
@@ -384,7 +389,9 @@ class Grader:
             "summary": summary,
             "notes": notes,
             "strengths": [f"{p.text} (you said: \"{_clip(p.evidence)}\")" for p in covered[:4]],
-            "gaps": [f"{p.text} Study: {', '.join(p.sections)}." for p in missed],
+            "gaps": [f"{p.text} Study: {', '.join(p.sections)}."
+                     + (f" Closest you came: \"{_clip(p.closest)}\" (not clear enough to count)." if p.closest else "")
+                     for p in missed],
             "red_flags": [f"{f.text} (\"{_clip(f.evidence)}\")" for f in flags],
         }
 
@@ -405,6 +412,23 @@ def _clauses(rows: list[str], min_words: int = 4, long_sentence: int = LONG_SENT
             owner += [i] * len(parts)
             pieces += parts
     return owner, pieces
+
+
+def _nearest_attempts(combined: np.ndarray, floor: float) -> np.ndarray:
+    """Per point, the sentence that is about it more than about any other point (row, or -1).
+
+    Shown with a missed point ("closest you came"), so the candidate sees which sentence was read
+    as an attempt and can say it outright, rather than being told only that the point is missing.
+    """
+    rows = np.full(combined.shape[1], -1, dtype=int)
+    top = combined.argmax(axis=1)
+    for j in range(combined.shape[1]):
+        mine = np.flatnonzero(top == j)
+        if mine.size:
+            i = int(mine[np.argmax(combined[mine, j])])
+            if combined[i, j] >= floor:
+                rows[j] = i
+    return rows
 
 
 def _promote_winners(combined: np.ndarray, threshold: float, floor: float, margin: float) -> np.ndarray:

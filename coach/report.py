@@ -46,6 +46,8 @@ def grade_text(result: "GradeResult") -> str:
         lines.append("Missed:")
         for p in sorted(missed, key=lambda p: -p.weight):
             lines.append(f"  ✗ {p.text}")
+            if p.closest:
+                lines.append(f"      closest you came (not clear enough to count): \"{' '.join(p.closest.split())}\"")
             lines.append(f"      study: {', '.join(p.sections)}")
     if result.red_flags:
         lines.append("Red flags:")

@@ -203,3 +203,30 @@ def test_examples_and_number_runs_do_not_make_a_list(sentence, reasoned):
     from coach.answer_checks import is_reasoned
 
     assert is_reasoned(sentence) is reasoned
+
+
+def test_nearest_attempt_is_a_sentence_about_that_point_most():
+    import numpy as np
+
+    from coach.grading import _nearest_attempts
+
+    combined = np.array([[0.50, 0.45, 0.10],    # about point 0 most
+                         [0.20, 0.44, 0.43],    # about point 1 most
+                         [0.30, 0.10, 0.35]])   # about point 2 most, but below the floor
+    assert _nearest_attempts(combined, floor=0.40).tolist() == [0, 1, -1]
+
+
+def test_missed_point_shows_the_closest_attempt_in_the_critique(real_coach):
+    from coach.critique import build_critique
+
+    answer = ("I'd check whether the model's calibration is okay, because a model that ranks well can still price ads "
+              "badly. I would think carefully about how the new features were computed, since a feature that sees the "
+              "future looks great offline.")
+    grade = real_coach.grader.grade("lc-q07", answer)
+    near = [p for p in grade.points if p.closest]
+    assert near and all(not p.covered and " ".join(p.closest.split()) in " ".join(answer.split()) for p in near)
+    assert all(p.closest is None for p in grade.points if p.covered)
+    question = real_coach.bank.get("lc-q07")
+    card = build_critique(question, grade, real_coach.guide, real_coach.bank).markdown()
+    assert "_Closest you came:_" in card
+    assert type(grade).from_json(grade.as_json()).as_json() == grade.as_json()
