@@ -10,7 +10,7 @@ weight level where possible, so the probe order is tested). The answer is either
   grader) and ``test`` (measured only), so the test split is a held-out check of the grader; or
 - ``labelled-partial``: the labelled partial answer of the grading eval, whose ``covers`` labels
   say which points it makes, with the planted gaps chosen among the points it leaves out and one
-  sentence (the scripted passage's style, from the rubric text) for each other missing point.
+  sentence composed from the rubric text (``compose_sentence``) for each other point it leaves out.
 
 After each probe the candidate replies with a sentence that adds nothing, so the engine moves on
 to the next gap and then to the critique.
