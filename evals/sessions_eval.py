@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from evals.common import TOPICS, Check, gate, ratio, sibling
+from evals.common import DATA_DIR, TOPICS, Check, gate, ratio, sibling
 
 if TYPE_CHECKING:  # pragma: no cover
     from coach.core import Coach
@@ -248,10 +248,15 @@ def compose_sentence(point: "RubricPoint") -> str:
     return f"On {point.cues[0]}, {body}, and I think that is one of the things that matters most here."
 
 
+def _weight_order(question: "Question", ids: list[str]) -> list[str]:
+    """Point ids highest weight first, rubric order breaking ties (the order probes take)."""
+    order = {p.id: i for i, p in enumerate(question.rubric)}
+    return sorted(ids, key=lambda pid: (-question.point(pid).weight, order[pid]))
+
+
 def choose_planted(question: "Question", candidates: list[str]) -> list[str]:
     """2-3 points to leave out: one per weight level, highest first (rubric order breaks ties)."""
-    order = {p.id: i for i, p in enumerate(question.rubric)}
-    pool = sorted((question.point(c) for c in candidates), key=lambda p: (-p.weight, order[p.id]))
+    pool = [question.point(c) for c in _weight_order(question, candidates)]
     chosen, weights = [], set()
     for p in pool:
         if p.weight not in weights and len(chosen) < 3:
@@ -262,7 +267,7 @@ def choose_planted(question: "Question", candidates: list[str]) -> list[str]:
             break
         if p not in chosen:
             chosen.append(p)
-    return [p.id for p in sorted(chosen, key=lambda p: (-p.weight, order[p.id]))]
+    return _weight_order(question, [p.id for p in chosen])
 
 
 class ScriptError(ValueError):
@@ -357,11 +362,6 @@ def leaks_in(text: str, question: "Question", missing: set[str]) -> list[str]:
     return found
 
 
-def _weight_order(question: "Question", ids: list[str]) -> list[str]:
-    order = {p.id: i for i, p in enumerate(question.rubric)}
-    return sorted(ids, key=lambda pid: (-question.point(pid).weight, order[pid]))
-
-
 def run_scenario(coach: "Coach", scenario: Scenario, mode: str) -> ScenarioOutcome:
     engine, bank = coach.engine, coach.bank
     question = bank.get(scenario.question_id)
@@ -375,7 +375,7 @@ def run_scenario(coach: "Coach", scenario: Scenario, mode: str) -> ScenarioOutco
         reply = engine.respond(view.session_id, scenario.answer)
         if reply.grade is not None:
             out.graded_missing = [p.id for p in reply.grade.points if not p.covered]
-            out.planted_evidence = {p.id: " ".join((p.evidence or "").split())[:160] for p in reply.grade.points
+            out.planted_evidence = {p.id: _flat(p.evidence or "")[:160] for p in reply.grade.points
                                     if p.covered and p.id in scenario.planted}
         out.engine_probes = _weight_order(question, out.graded_missing)[:budget]
         turns = 0
@@ -421,8 +421,6 @@ def run_sessions_eval(coach: "Coach", labelled: list[dict[str, Any]], thresholds
     The smollm2 scenarios are the first scripted test-split scenario of each topic, whatever the grader
     makes of it: they check that the engine's checks hold when the embedded model phrases the turns.
     """
-    from evals.common import DATA_DIR
-
     cfg = thresholds.get("sessions", {})
     scenarios = build_scenarios(coach.bank, labelled, load_scripted(coach.bank, data_dir or DATA_DIR))
     outcomes: list[ScenarioOutcome] = []
