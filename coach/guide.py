@@ -23,6 +23,18 @@ _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 GUIDE_SKIP_DIRS = {"questions"}
 
 
+class KeyPoint(BaseModel):
+    """An authored key point of a section: what an answer on its subject should make."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    text: str = Field(min_length=10)
+    dimension: str
+    weight: int = Field(ge=1, le=3)
+    cues: list[str] = Field(min_length=1)
+
+
 class SectionMeta(BaseModel):
     """Front matter of one guide file."""
 
@@ -37,6 +49,7 @@ class SectionMeta(BaseModel):
     kind: Literal["section", "overview"] = "section"
     syllabus: list[str] = Field(default_factory=list)
     related: list[str] = Field(default_factory=list)
+    key_points: list[KeyPoint] = Field(default_factory=list)
 
     @field_validator("id")
     @classmethod

@@ -74,6 +74,8 @@ class RubricPoint(_Strict):
     cues: list[str]
     probe: str = Field(min_length=5)
     sections: list[str] = Field(min_length=1)
+    # One level deeper on a point the candidate did make (asked as a depth follow-up).
+    follow_ups: list[str] = Field(default_factory=list)
 
     @field_validator("cues")
     @classmethod
@@ -88,6 +90,48 @@ class RedFlag(_Strict):
     id: str
     text: str
     cues: list[str] = Field(min_length=1)
+    # Asked when the answer shows the flag: makes the candidate reconsider, never gives the answer.
+    challenge: str = ""
+
+
+class Misconception(_Strict):
+    """A wrong claim candidates really make about one key point, with its correction."""
+
+    id: str = Field(min_length=1)
+    point: str = Field(min_length=1)  # the rubric point the claim contradicts
+    claim: str = Field(min_length=10)  # the claim as a candidate would state it
+    cues: list[str] = Field(min_length=1)  # phrases that state the claim
+    correction: str = Field(min_length=10)  # one line: what is true instead
+    section: str = Field(min_length=2)  # the guide section that teaches it
+    challenge: str = Field(min_length=10)  # makes the candidate reconsider, without the answer
+
+
+class TwistPoint(_Strict):
+    id: str = Field(min_length=1)
+    text: str = Field(min_length=5)
+    dimension: str
+    weight: int = Field(ge=1, le=3)
+    cues: list[str] = Field(min_length=1)
+    sections: list[str] = Field(min_length=1)
+
+
+class Twist(_Strict):
+    """One requirement change posed in the deep dive, graded as its own item."""
+
+    change: str = Field(min_length=10)
+    points: list[TwistPoint] = Field(min_length=1)
+
+
+FACT_NAME = r"^[a-z][a-z0-9_]*$"
+
+
+class Fact(_Strict):
+    """A figure of the question context; ``formula`` derives it from facts listed before it."""
+
+    name: str = Field(pattern=FACT_NAME)
+    value: float
+    unit: str = Field(min_length=1)
+    formula: str | None = None
 
 
 class Question(_Strict):
@@ -98,6 +142,9 @@ class Question(_Strict):
     context: str = ""
     rubric: list[RubricPoint] = Field(min_length=1)
     red_flags: list[RedFlag] = Field(default_factory=list)
+    misconceptions: list[Misconception] = Field(default_factory=list)
+    twist: Twist | None = None
+    facts: list[Fact] = Field(default_factory=list)
     model_answer: str = ""
 
     @field_validator("topic")
@@ -241,6 +288,30 @@ def _check_question(q: Question, where: str, dims: set[str], section_ids: set[st
             for sid in point.sections:
                 if sid not in section_ids:
                     errors.append(f"{where}: question {q.id}: point {point.id!r}: section {sid!r} does not exist in the guide")
+    point_ids = {p.id for p in q.rubric}
+    for wrong in q.misconceptions:
+        if wrong.point not in point_ids:
+            errors.append(f"{where}: question {q.id}: misconception {wrong.id!r}: unknown point {wrong.point!r}")
+        if section_ids is not None and wrong.section not in section_ids:
+            errors.append(f"{where}: question {q.id}: misconception {wrong.id!r}: section {wrong.section!r} does not exist in the guide")
+    wrong_ids = [m.id for m in q.misconceptions]
+    for dup in {m for m in wrong_ids if wrong_ids.count(m) > 1}:
+        errors.append(f"{where}: question {q.id}: duplicate misconception id {dup!r}")
+    if q.twist is not None:
+        for tp in q.twist.points:
+            if tp.id in point_ids:
+                errors.append(f"{where}: question {q.id}: twist point {tp.id!r} repeats a rubric point id")
+            if tp.dimension not in dims:
+                errors.append(f"{where}: question {q.id}: twist point {tp.id!r}: unknown dimension {tp.dimension!r}")
+            if section_ids is not None:
+                errors.extend(
+                    f"{where}: question {q.id}: twist point {tp.id!r}: section {sid!r} does not exist in the guide"
+                    for sid in tp.sections
+                    if sid not in section_ids
+                )
+    fact_names = [f.name for f in q.facts]
+    for dup in {n for n in fact_names if fact_names.count(n) > 1}:
+        errors.append(f"{where}: question {q.id}: duplicate fact name {dup!r}")
     flag_ids = [f.id for f in q.red_flags]
     for dup in {f for f in flag_ids if flag_ids.count(f) > 1}:
         errors.append(f"{where}: question {q.id}: duplicate red flag id {dup!r}")
