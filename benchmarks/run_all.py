@@ -74,7 +74,7 @@ def main() -> int:
     grader.grade(answers[0]["question_id"], answers[0]["answer"])
     for qid in {a["question_id"] for a in answers}:
         grader.prepare(grader.bank.get(qid))
-    from coach.answer_checks import is_reasoned
+    from coach.grading.answer_checks import is_reasoned
     from coach.text import sentences
 
     enc = [timed(lambda a=a: coach.embeddings.encode([s for s in sentences(a["answer"]) if is_reasoned(s)] or ["x"]), 1)[0]

@@ -35,7 +35,7 @@ def _isolated_env(monkeypatch, tmp_path):
 @pytest.fixture(scope="session")
 def embeddings():
     """The real packaged all-MiniLM-L6-v2, loaded once for the whole run."""
-    from coach.embeddings import LocalEmbeddings
+    from coach.search.embeddings import LocalEmbeddings
 
     emb = LocalEmbeddings()
     emb.encode(["warm up"])
