@@ -14,6 +14,7 @@ from typing import Iterable
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from coach.content.facts import check_facts
 from coach.errors import KnowledgeError
 from coach.settings import LEVELS, TOPICS
 
@@ -309,6 +310,8 @@ def _check_question(q: Question, where: str, dims: set[str], section_ids: set[st
                     for sid in tp.sections
                     if sid not in section_ids
                 )
+    formula_errors, _ = check_facts(q.facts)
+    errors.extend(f"{where}: question {q.id}: {e}" for e in formula_errors)
     fact_names = [f.name for f in q.facts]
     for dup in {n for n in fact_names if fact_names.count(n) > 1}:
         errors.append(f"{where}: question {q.id}: duplicate fact name {dup!r}")

@@ -18,10 +18,13 @@ import numpy as np
 
 from coach.grading.answer_checks import is_reasoned, scan_answer, wordlike_share
 from coach.errors import QueryError
-from coach.content.questions import Question, QuestionBank, RedFlag, RubricPoint
-from coach.grading.guide_rubric import guess_dimension, h2_points
+from coach.content.questions import Question, QuestionBank, RedFlag
+from coach.grading.guide_rubric import compose_rubric
 from coach.grading.matching import assign_evidence, clauses, contains, cue_tuple, nearest_attempts, promote_winners
-from coach.grading.results import LISTING_FLAG, MANIPULATION_FLAG, FlagResult, GradeResult, PointResult, clip
+from coach.grading.claims import first_statement, same_polarity
+from coach.grading.results import (
+    LISTING_FLAG, MANIPULATION_FLAG, FlagResult, GradeResult, MisconceptionResult, PointResult, clip,
+)
 from coach.text import sentences, stems, words
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,13 +48,14 @@ class GradingConfig:
     min_words: int = 12                # shorter answers are graded but flagged as too short
     offtopic_similarity: float = 0.30  # best sentence-to-rubric similarity below this: off-topic
     gibberish_share: float = 0.6       # share of known words below this: gibberish
-    red_flag_penalty: int = 8          # points off per red flag hit, at most max_penalty
+    red_flag_penalty: int = 8          # points off per red flag or misconception stated, at most max_penalty
+    claim_similarity: float = 0.80     # a sentence this close to a misconception's claim (same polarity) states it
     manipulation_penalty: int = 30     # trying to instruct the grader costs more than any wrong claim
     listing_penalty: int = 20          # an answer that is mostly a list of terms shows no reasoning
     max_penalty: int = 40
     max_points_per_sentence: int = 2   # one sentence rarely makes more than two distinct points
     match_threshold: float = 0.62      # free-text question -> bank question
-    guide_sections: int = 3            # sections used to build a rubric when nothing matches
+    guide_sections: int = 5            # sections whose key points compose a rubric when nothing matches
 
 
 @dataclass
@@ -61,8 +65,9 @@ class _Prepared:
     point_vecs: np.ndarray          # (points, dim)
     cue_vecs: np.ndarray            # (points, dim): the cue list as one phrase
     cue_stems: list[list[tuple[str, ...]]]
-    flag_stems: list[list[tuple[str, ...]]]
     prompt_vec: np.ndarray
+    claim_vecs: np.ndarray          # (misconceptions, dim)
+    flag_vecs: np.ndarray           # (red flags, dim)
 
 
 
@@ -95,7 +100,7 @@ class Grader:
     def vocabulary(self) -> frozenset[str]:
         if self._vocabulary is not None:
             return self._vocabulary
-        from coach.search.embeddings import packaged_model_path
+        from coach.search.model_files import packaged_model_path
 
         path = (self.embeddings.model_path or packaged_model_path()) / "vocab.txt"
         if not path.is_file():
@@ -107,14 +112,15 @@ class Grader:
             cached = self._prepared.get(question.id)
         if cached is not None:
             return cached
-        texts = [p.text for p in question.rubric] + [", ".join(p.cues) for p in question.rubric] + [question.prompt]
+        texts = ([p.text for p in question.rubric] + [", ".join(p.cues) for p in question.rubric] + [question.prompt]
+                 + [m.claim for m in question.misconceptions] + [f.text for f in question.red_flags])
         vecs = self.embeddings.encode(texts)
         n = len(question.rubric)
         prepared = _Prepared(
             point_vecs=vecs[:n], cue_vecs=vecs[n:2 * n],
             cue_stems=[[cue_tuple(c) for c in p.cues] for p in question.rubric],
-            flag_stems=[[cue_tuple(c) for c in f.cues] for f in question.red_flags],
-            prompt_vec=vecs[-1],
+            prompt_vec=vecs[2 * n], claim_vecs=vecs[2 * n + 1:2 * n + 1 + len(question.misconceptions)],
+            flag_vecs=vecs[2 * n + 1 + len(question.misconceptions):],
         )
         with self._lock:
             self._prepared[question.id] = prepared
@@ -140,31 +146,18 @@ class Grader:
         return (self.bank.questions[ids[best]] if score >= self.config.match_threshold else None), score
 
     def rubric_from_guide(self, text: str) -> Question:
-        """A rubric built from the guide sections that best answer ``text`` (no bank question fits)."""
+        """A rubric composed from the key points of the guide sections that best answer ``text``."""
         if self.searcher is None or self.guide is None:
             raise QueryError("no bank question matches and the guide index is not available: run `coach ingest`")
         section_ids: list[str] = []
-        for hit in self.searcher.search(text, k=10):
+        for hit in self.searcher.search(text, k=12):
             if hit.section_id not in section_ids and len(section_ids) < self.config.guide_sections:
                 section_ids.append(hit.section_id)
-        points = []
-        for sid in section_ids:
-            section = self.guide.get(sid)
-            if section is None:
-                continue
-            for heading, first in h2_points(section.body):
-                cue_words = [w for w in stems(heading)][:4]
-                points.append(
-                    RubricPoint(
-                        id=f"{sid}:{len(points) + 1}", text=f"{heading}: {first}"[:300], dimension=guess_dimension(heading + " " + first),
-                        weight=2, cues=[heading.lower()] + cue_words, probe=f"What would you say about {heading.lower()}?",
-                        sections=[sid],
-                    )
-                )
+        points = compose_rubric(self.guide, section_ids)
         if not points:
             raise QueryError("no bank question matches and the guide has no section close enough to build a rubric")
         return Question(id="guide:" + "+".join(section_ids), topic=self.guide.get(section_ids[0]).topic, level="mid",
-                        prompt=text, rubric=points[:10])
+                        prompt=text, rubric=points)
 
     # ----------------------------------------------------------------- grading
     def grade(self, question: Question | str, answer: str) -> GradeResult:
@@ -193,17 +186,23 @@ class Grader:
         n_words = len(words(scan.clean))
         notes: list[str] = []
 
+        # One batch: the reasoned sentences, their clauses, then (for misconceptions) the other sentences.
+        owner, pieces = clauses(reasoned) if reasoned and cfg.clause_weight > 0 else ([], [])
+        others = [s for s in all_sentences if s not in reasoned] if question.misconceptions or question.red_flags else []
+        batch = reasoned + pieces + others
+        all_vecs = self.embeddings.encode(batch) if batch else np.zeros((0, prep.prompt_vec.shape[0]), dtype="float32")
+        vecs = all_vecs[: len(reasoned)]
+        sentence_vecs = np.vstack([vecs, all_vecs[len(reasoned) + len(pieces):]])
+        wrong = self._misconceptions(question, prep, reasoned + others, sentence_vecs)
         best = np.full(len(question.rubric), -1.0)
         nearest = np.full(len(question.rubric), -1, dtype=int)
         best_row = np.full(len(question.rubric), -1, dtype=int)
         top_similarity = 0.0
         if reasoned:
-            owner, pieces = clauses(reasoned) if cfg.clause_weight > 0 else ([], [])
-            all_vecs = self.embeddings.encode(reasoned + pieces)  # one batch: sentences, then their clauses
-            vecs = all_vecs[: len(reasoned)]
             semantic = self._semantic(vecs, prep)              # (sentences, points)
             if pieces:
-                np.maximum.at(semantic, owner, self._semantic(all_vecs[len(reasoned):], prep) * cfg.clause_weight)
+                np.maximum.at(semantic, owner, self._semantic(all_vecs[len(reasoned):len(reasoned) + len(pieces)], prep)
+                              * cfg.clause_weight)
             sentence_stems = [stems(s) for s in reasoned]
             lexical = np.zeros_like(semantic)
             for j, cues in enumerate(prep.cue_stems):
@@ -212,6 +211,10 @@ class Grader:
                     lexical[i, j] = (cfg.cue_bonus_many if hits >= 3 else cfg.cue_bonus_more if hits == 2
                                      else cfg.cue_bonus_one if hits == 1 else 0.0)
             combined = semantic + lexical
+            index = {p.id: j for j, p in enumerate(question.rubric)}
+            for found in wrong:  # a sentence that states a misconception earns nothing for its point
+                if found.evidence in reasoned:
+                    combined[[i for i, r in enumerate(reasoned) if r == found.evidence], index[found.point]] = -1.0
             nearest = nearest_attempts(combined, cfg.winner_floor or cfg.cover_threshold)
             if cfg.winner_floor > 0 and combined.shape[1] > 1:
                 combined = promote_winners(combined, cfg.cover_threshold, cfg.winner_floor, cfg.winner_margin)
@@ -233,11 +236,12 @@ class Grader:
                 )
             )
 
-        flags = self._red_flags(question.red_flags, prep, all_sentences, scan.injections, reasoned, n_words)
+        flags = self._red_flags(question.red_flags, prep, reasoned + others, sentence_vecs, scan.injections, n_words)
         total = question.total_weight
         raw = 100.0 * sum(p.weight for p in points if p.covered) / total if total else 0.0
         special = {MANIPULATION_FLAG: cfg.manipulation_penalty, LISTING_FLAG: cfg.listing_penalty}
-        penalty = min(cfg.max_penalty, sum(special.get(f.id, cfg.red_flag_penalty) for f in flags))
+        penalty = min(cfg.max_penalty, sum(special.get(f.id, cfg.red_flag_penalty) for f in flags)
+                      + cfg.red_flag_penalty * len(wrong))
         score = int(round(max(0.0, raw - penalty)))
 
         if not answer.strip():
@@ -256,21 +260,46 @@ class Grader:
         return GradeResult(
             question_id=question.id, matched_question=question.prompt, match_score=match_score, rubric_source=source,
             score=score, band=self.bank.rubric.band_for(score).band, dimensions=self._dimensions(points),
-            points=points, red_flags=flags, feedback=self._feedback(question, points, flags, score, notes, source),
+            points=points, red_flags=flags, feedback=self._feedback(question, points, flags, score, notes, source, wrong),
+            misconceptions=wrong,
         )
 
     def _semantic(self, vecs: np.ndarray, prep: _Prepared) -> np.ndarray:
         return np.maximum(vecs @ prep.point_vecs.T, (vecs @ prep.cue_vecs.T) * self.config.cue_weight)
 
-    def _red_flags(self, flags: list[RedFlag], prep: _Prepared, all_sentences: list[str], injections: list[str],
-                   reasoned: list[str], n_words: int) -> list[FlagResult]:
+    def _misconceptions(self, question: Question, prep: _Prepared, all_sentences: list[str],
+                        vecs: np.ndarray) -> list[MisconceptionResult]:
+        """Misconceptions the answer states: a cue stated in a clause, or a sentence close to the claim, same polarity."""
+        if not question.misconceptions or not all_sentences:
+            return []
+        sims = vecs @ prep.claim_vecs.T
+        found = []
+        for k, wrong in enumerate(question.misconceptions):
+            said = first_statement(all_sentences, wrong.cues) or self._close_statement(all_sentences, sims[:, k], wrong.claim)
+            if said is not None:
+                found.append(MisconceptionResult(id=wrong.id, point=wrong.point, claim=wrong.claim,
+                                                 correction=wrong.correction, section=wrong.section, evidence=said))
+        return found
+
+    def _close_statement(self, all_sentences: list[str], sims: np.ndarray, claim: str) -> str | None:
+        """The closest sentence at or above ``claim_similarity`` that is not negated where the claim is not."""
+        for i in np.argsort(-sims):
+            if sims[i] < self.config.claim_similarity:
+                return None
+            if same_polarity(all_sentences[i], claim):
+                return all_sentences[i]
+        return None
+
+    def _red_flags(self, flags: list[RedFlag], prep: _Prepared, all_sentences: list[str], vecs: np.ndarray,
+                   injections: list[str], n_words: int) -> list[FlagResult]:
         found: list[FlagResult] = []
-        stemmed = [stems(s) for s in all_sentences]
-        for flag, cue_list in zip(flags, prep.flag_stems):
-            for sentence, toks in zip(all_sentences, stemmed):
-                if any(contains(toks, c) for c in cue_list):
-                    found.append(FlagResult(id=flag.id, text=flag.text, evidence=sentence))
-                    break
+        sims = vecs @ prep.flag_vecs.T if len(all_sentences) and len(flags) else None
+        for k, flag in enumerate(flags):
+            said = first_statement(all_sentences, flag.cues)
+            if said is None and sims is not None:
+                said = self._close_statement(all_sentences, sims[:, k], flag.text)
+            if said is not None:
+                found.append(FlagResult(id=flag.id, text=flag.text, evidence=said))
         if injections:
             found.append(FlagResult(id=MANIPULATION_FLAG,
                                     text="The answer tries to instruct the grader instead of answering the question.",
@@ -296,7 +325,7 @@ class Grader:
         return dims
 
     def _feedback(self, question: Question, points: list[PointResult], flags: list[FlagResult], score: int,
-                  notes: list[str], source: str) -> dict[str, Any]:
+                  notes: list[str], source: str, wrong: list[MisconceptionResult]) -> dict[str, Any]:
         band = self.bank.rubric.band_for(score)
         covered = sorted((p for p in points if p.covered), key=lambda p: -p.weight)
         missed = sorted((p for p in points if not p.covered), key=lambda p: -p.weight)
@@ -311,4 +340,5 @@ class Grader:
                      + (f" Closest you came: \"{clip(p.closest)}\" (not clear enough to count)." if p.closest else "")
                      for p in missed],
             "red_flags": [f"{f.text} (\"{clip(f.evidence)}\")" for f in flags],
+            "misconceptions": [f"You said: \"{clip(m.evidence)}\" In fact: {m.correction} (see {m.section})" for m in wrong],
         }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 MANIPULATION_FLAG = "grader-manipulation"
@@ -30,6 +30,18 @@ class FlagResult:
 
 
 @dataclass
+class MisconceptionResult:
+    """A wrong claim the answer states, with its correction and where the guide teaches it."""
+
+    id: str
+    point: str
+    claim: str
+    correction: str
+    section: str
+    evidence: str
+
+
+@dataclass
 class GradeResult:
     question_id: str
     matched_question: str
@@ -41,6 +53,7 @@ class GradeResult:
     points: list[PointResult]
     red_flags: list[FlagResult]
     feedback: dict[str, Any]
+    misconceptions: list[MisconceptionResult] = field(default_factory=list)
 
     @property
     def covered_ids(self) -> list[str]:
@@ -56,6 +69,7 @@ class GradeResult:
         fields = dict(data)
         fields["points"] = [PointResult(**p) for p in data["points"]]
         fields["red_flags"] = [FlagResult(**f) for f in data["red_flags"]]
+        fields["misconceptions"] = [MisconceptionResult(**m) for m in data.get("misconceptions", [])]
         return cls(**fields)
 
     def as_json(self) -> dict[str, Any]:

