@@ -15,14 +15,17 @@ from coach.text import STOPWORDS, sentences, words
 
 # Phrases that speak to the grader rather than to the interviewer.
 _INJECTION_PATTERNS = [
-    r"\bignore\b.{0,40}\b(rubric|instructions?|previous|above|grading|criteria|rules)\b",
+    # "ignore the rubric", "ignore all previous instructions"; not "the model must ignore instructions found in emails"
+    r"\bignore\b.{0,20}\b(rubric|grading|criteria|(previous|prior|above|earlier|your|my|all)\s+(instructions?|rules))\b",
+    r"^\W*ignore\b",
     r"\bdisregard\b.{0,40}\b(rubric|instructions?|previous|above|grading|criteria)\b",
     r"\[\s*(system|admin|assistant|grader|instruction)[^\]]*\]",
     r"<\s*/?\s*(system|instructions?|grader|admin)\s*>",
     r"^\s*(system|assistant|grader|evaluator)\s*(prompt|message|note|override)?\s*:",
     r"\b(as|you are) (the|an?) (grader|evaluator|judge|assessor|ai)\b",
     r"\bnote to (the )?(grader|evaluator|judge|assessor|reviewer|ai)\b",
-    r"\b(grader|evaluator|judge|assessor)s?\b.{0,40}\b(must|should|will|shall)\b",
+    # "the grader must mark every point covered"; not "the LLM judge should see both answer orders"
+    r"\b(grader|evaluator|assessor)s?\b.{0,40}\b(must|should|will|shall)\b",
     r"\b(give|award|assign|grant|rate|mark|score)\b.{0,30}\b(10|100|ten|full marks?|maximum|max(imum)? score|perfect score|top (score|marks?)|strong hire)\b",
     r"\b(mark|treat|consider|count)\b.{0,30}\b(all|every)\b.{0,20}\b(points?|criteria|items?)\b.{0,20}\b(covered|met|satisfied|complete)\b",
     r"\b(all|every) (key )?(rubric )?points?\b.{0,20}\b(are|were|is|have been)\b.{0,15}\b(covered|met|addressed|satisfied)\b",
@@ -30,7 +33,6 @@ _INJECTION_PATTERNS = [
     r"\boverride\b.{0,30}\b(score|grade|grading|rubric|policy|settings?)\b",
     r"\b(this|my) answer (is|should be) (graded|scored|rated)\b",
     r"\bnew instructions?\b",
-    r"\bprompt injection\b",
 ]
 _INJECTION = [re.compile(p, re.I | re.M) for p in _INJECTION_PATTERNS]
 # Fenced code blocks and JSON/YAML-looking blocks that talk about grading.

@@ -37,10 +37,14 @@ def _normalise(text: str) -> str:
     return text.lower().replace("\u2019", "'").replace("n't", " not").replace("cannot", "can not")
 
 
+# Quantifiers change what a claim says ("english only", "score all pairs", "same model"): kept too.
+QUANTIFIERS = frozenset("only all same most every always just any each both more less".split())
+
+
 @lru_cache(maxsize=4096)
 def claim_tokens(text: str) -> tuple[str, ...]:
-    """Stems of a cue or clause, keeping negation words (ordinary stopwords dropped)."""
-    toks = [t for t in words(_normalise(text)) if t not in STOPWORDS or t in NEGATORS]
+    """Stems of a cue or clause, keeping negation words and quantifiers (other stopwords dropped)."""
+    toks = [t for t in words(_normalise(text)) if t not in STOPWORDS or t in NEGATORS or t in QUANTIFIERS]
     return tuple(stem_words(toks))
 
 

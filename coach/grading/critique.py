@@ -36,6 +36,7 @@ class PointNote:
     evidence: str | None
     citations: list[Citation]
     closest: str | None = None  # missed: the sentence nearest to making the point
+    level: str = "explained"    # covered points: mentioned (named only) or explained
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Critique:
     model_answer: str
     practise_next: list[str]
     notes: list[str] = field(default_factory=list)
+    misconceptions: list[dict[str, Any]] = field(default_factory=list)  # claim, evidence, correction, citation
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,7 +68,12 @@ class Critique:
         if self.covered:
             out += ["", "**Covered**"]
             for p in self.covered:
-                out.append(f"- ✓ {p.text}  \n  _You said:_ “{' '.join((p.evidence or '').split())}”")
+                said = " ".join((p.evidence or "").split())
+                if p.level == "mentioned":
+                    out.append(f"- ◐ {p.text} _(mentioned: half credit)_  \n  _You said:_ “{said}”  \n"
+                               "  _To lift it:_ say why it matters here, how it works, or how much (a number, a trade-off).")
+                else:
+                    out.append(f"- ✓ {p.text} _(explained)_  \n  _You said:_ “{said}”")
         if self.missed:
             out += ["", "**Missed** (study the cited sections)"]
             for p in self.missed:
@@ -77,6 +84,12 @@ class Critique:
         if self.red_flags:
             out += ["", "**Red flags**"]
             out += [f"- ⚑ {f['text']} — “{' '.join(f['evidence'].split())[:160]}”" for f in self.red_flags]
+        if self.misconceptions:
+            out += ["", "**Misconceptions** (each cost like a red flag)"]
+            for m in self.misconceptions:
+                cite_md = f"[{m['title']}](knowledge/{m['source']})" if m.get("source") else f"`{m['section']}`"
+                out.append(f"- ✗ You said: “{' '.join(m['evidence'].split())[:200]}”  \n  In fact: {m['correction']} "
+                           f"(see {cite_md})")
         if self.model_answer.strip():
             out += ["", "**Model answer (outline)**", "", self.model_answer.strip()]
         if self.practise_next:
@@ -95,7 +108,8 @@ def cite(guide: "Guide", section_ids: list[str]) -> list[Citation]:
 
 def build_critique(question: "Question", grade: "GradeResult", guide: "Guide", bank: "QuestionBank") -> Critique:
     notes = lambda p: PointNote(id=p.id, text=p.text, dimension=p.dimension, weight=p.weight,  # noqa: E731
-                                evidence=p.evidence, citations=cite(guide, p.sections), closest=p.closest)
+                                evidence=p.evidence, citations=cite(guide, p.sections), closest=p.closest,
+                                level=p.level or ("explained" if p.covered else "missed"))
     covered = [notes(p) for p in sorted(grade.points, key=lambda p: -p.weight) if p.covered]
     missed = [notes(p) for p in sorted(grade.points, key=lambda p: -p.weight) if not p.covered]
     band = bank.rubric.band_for(grade.score)
@@ -105,7 +119,15 @@ def build_critique(question: "Question", grade: "GradeResult", guide: "Guide", b
         red_flags=[{"id": f.id, "text": f.text, "evidence": f.evidence} for f in grade.red_flags],
         model_answer=question.model_answer, practise_next=_practise_next(question, grade, bank),
         notes=list(grade.feedback.get("notes", [])),
+        misconceptions=[_misconception_note(m, guide) for m in grade.misconceptions],
     )
+
+
+def _misconception_note(m: Any, guide: "Guide") -> dict[str, Any]:
+    section = guide.get(m.section)
+    return {"id": m.id, "point": m.point, "claim": m.claim, "evidence": m.evidence, "correction": m.correction,
+            "section": m.section, "title": section.title if section else m.section,
+            "source": section.source if section else None}
 
 
 def _practise_next(question: "Question", grade: "GradeResult", bank: "QuestionBank") -> list[str]:

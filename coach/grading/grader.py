@@ -22,6 +22,7 @@ from coach.content.questions import Question, QuestionBank, RedFlag
 from coach.grading.guide_rubric import compose_rubric
 from coach.grading.matching import assign_evidence, clauses, contains, cue_tuple, nearest_attempts, promote_winners
 from coach.grading.claims import first_statement, same_polarity
+from coach.grading.depth import level_of
 from coach.grading.results import (
     LISTING_FLAG, MANIPULATION_FLAG, FlagResult, GradeResult, MisconceptionResult, PointResult, clip,
 )
@@ -55,6 +56,8 @@ class GradingConfig:
     max_penalty: int = 40
     max_points_per_sentence: int = 2   # one sentence rarely makes more than two distinct points
     match_threshold: float = 0.62      # free-text question -> bank question
+    match_floor: float = 0.50          # ...or from this similarity when it leads the runner-up by match_margin
+    match_margin: float = 0.12
     guide_sections: int = 5            # sections whose key points compose a rubric when nothing matches
 
 
@@ -141,9 +144,14 @@ class Grader:
         if not ids:
             return None, 0.0
         sims = matrix @ self.embeddings.encode([text])[0]
-        best = int(np.argmax(sims))
+        order = np.argsort(-sims)
+        best = int(order[0])
         score = float(sims[best])
-        return (self.bank.questions[ids[best]] if score >= self.config.match_threshold else None), score
+        runner_up = float(sims[order[1]]) if len(order) > 1 else 0.0
+        cfg = self.config
+        # An interviewer's own wording scores lower than the bank's, but one question still stands out.
+        close = score >= cfg.match_threshold or (score >= cfg.match_floor and score - runner_up >= cfg.match_margin)
+        return (self.bank.questions[ids[best]] if close else None), score
 
     def rubric_from_guide(self, text: str) -> Question:
         """A rubric composed from the key points of the guide sections that best answer ``text``."""
@@ -226,10 +234,13 @@ class Grader:
         points: list[PointResult] = []
         for j, point in enumerate(question.rubric):
             covered = bool(best[j] >= cfg.cover_threshold) and not gibberish and not off_topic
+            evidence = reasoned[best_row[j]] if covered else None
+            at = all_sentences.index(evidence) if evidence in all_sentences else -1
+            following = all_sentences[at + 1] if 0 <= at < len(all_sentences) - 1 else None
             points.append(
                 PointResult(
                     id=point.id, text=point.text, dimension=point.dimension, weight=point.weight, covered=covered,
-                    evidence=reasoned[best_row[j]] if covered else None, strength=float(max(best[j], 0.0)),
+                    evidence=evidence, strength=float(max(best[j], 0.0)), level=level_of(evidence, following),
                     sections=list(point.sections),
                     closest=reasoned[nearest[j]] if not covered and nearest[j] >= 0 and not (gibberish or off_topic)
                     else None,
@@ -238,7 +249,7 @@ class Grader:
 
         flags = self._red_flags(question.red_flags, prep, reasoned + others, sentence_vecs, scan.injections, n_words)
         total = question.total_weight
-        raw = 100.0 * sum(p.weight for p in points if p.covered) / total if total else 0.0
+        raw = 100.0 * sum(p.weight * p.credit for p in points) / total if total else 0.0
         special = {MANIPULATION_FLAG: cfg.manipulation_penalty, LISTING_FLAG: cfg.listing_penalty}
         penalty = min(cfg.max_penalty, sum(special.get(f.id, cfg.red_flag_penalty) for f in flags)
                       + cfg.red_flag_penalty * len(wrong))
@@ -260,7 +271,7 @@ class Grader:
         return GradeResult(
             question_id=question.id, matched_question=question.prompt, match_score=match_score, rubric_source=source,
             score=score, band=self.bank.rubric.band_for(score).band, dimensions=self._dimensions(points),
-            points=points, red_flags=flags, feedback=self._feedback(question, points, flags, score, notes, source, wrong),
+            points=points, red_flags=flags, feedback=self._feedback(question, points, flags, score, notes, source, wrong, match_score),
             misconceptions=wrong,
         )
 
@@ -318,24 +329,30 @@ class Grader:
             mine = [p for p in points if p.dimension == d]
             if not mine:
                 continue
-            got = sum(p.weight for p in mine if p.covered)
+            got = sum(p.weight * p.credit for p in mine)
             total = sum(p.weight for p in mine)
             dims[d] = {"score": int(round(100 * got / total)), "covered": sum(p.covered for p in mine),
                        "points": len(mine), "name": self.bank.rubric.dimension(d).name}
         return dims
 
     def _feedback(self, question: Question, points: list[PointResult], flags: list[FlagResult], score: int,
-                  notes: list[str], source: str, wrong: list[MisconceptionResult]) -> dict[str, Any]:
+                  notes: list[str], source: str, wrong: list[MisconceptionResult],
+                  match_score: float = 1.0) -> dict[str, Any]:
         band = self.bank.rubric.band_for(score)
         covered = sorted((p for p in points if p.covered), key=lambda p: -p.weight)
         missed = sorted((p for p in points if not p.covered), key=lambda p: -p.weight)
         summary = f"{score}/100, {band.band}: {band.says}"
         if source == "guide":
-            notes.insert(0, "No bank question was close enough; this rubric was built from the guide sections cited.")
+            notes.insert(0, "No bank question was close enough; this rubric was built from the guide sections cited "
+                            "(their authored key points).")
+        elif match_score < 1.0:
+            notes.insert(0, f"Graded against the bank question {question.id}: {question.prompt}")
         return {
             "summary": summary,
             "notes": notes,
-            "strengths": [f"{p.text} (you said: \"{clip(p.evidence)}\")" for p in covered[:4]],
+            "strengths": [f"{p.text} (you said: \"{clip(p.evidence)}\")" for p in covered[:4] if p.level == "explained"],
+            "deepen": [f"You named it: {p.text} Now say why, how or how much (you said: \"{clip(p.evidence)}\")."
+                       for p in covered if p.level == "mentioned"],
             "gaps": [f"{p.text} Study: {', '.join(p.sections)}."
                      + (f" Closest you came: \"{clip(p.closest)}\" (not clear enough to count)." if p.closest else "")
                      for p in missed],

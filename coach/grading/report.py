@@ -40,8 +40,11 @@ def grade_text(result: "GradeResult") -> str:
     if covered:
         lines.append("Covered:")
         for p in covered:
-            lines.append(f"  ✓ {p.text}")
+            mentioned = p.level == "mentioned"
+            lines.append(f"  {'◐' if mentioned else '✓'} {p.text}" + ("  (mentioned: half credit)" if mentioned else ""))
             lines.append(f"      you said: \"{' '.join((p.evidence or '').split())}\"")
+            if mentioned:
+                lines.append("      to lift it: say why, how or how much")
     if missed:
         lines.append("Missed:")
         for p in sorted(missed, key=lambda p: -p.weight):
@@ -49,6 +52,11 @@ def grade_text(result: "GradeResult") -> str:
             if p.closest:
                 lines.append(f"      closest you came (not clear enough to count): \"{' '.join(p.closest.split())}\"")
             lines.append(f"      study: {', '.join(p.sections)}")
+    if result.misconceptions:
+        lines.append("Misconceptions:")
+        for m in result.misconceptions:
+            lines.append(f"  ✗ you said: \"{' '.join(m.evidence.split())[:160]}\"")
+            lines.append(f"      in fact: {m.correction} (see {m.section})")
     if result.red_flags:
         lines.append("Red flags:")
         for f in result.red_flags:

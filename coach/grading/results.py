@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from coach.grading.depth import LEVEL_CREDIT
+
 MANIPULATION_FLAG = "grader-manipulation"
 LISTING_FLAG = "terms-without-reasoning"
 
@@ -20,6 +22,16 @@ class PointResult:
     strength: float
     sections: list[str]
     closest: str | None = None  # missed point: the sentence that came nearest to making it, if any did
+    level: str | None = None    # missed | mentioned | explained (grades stored before levels: from covered)
+
+    def __post_init__(self) -> None:
+        if self.level is None:
+            self.level = "explained" if self.covered else "missed"
+
+    @property
+    def credit(self) -> float:
+        """Share of the weight earned: explained 1, mentioned 1/2, missed 0."""
+        return LEVEL_CREDIT[self.level or "missed"]
 
 
 @dataclass
@@ -58,6 +70,10 @@ class GradeResult:
     @property
     def covered_ids(self) -> list[str]:
         return [p.id for p in self.points if p.covered]
+
+    @property
+    def mentioned(self) -> list[PointResult]:
+        return [p for p in self.points if p.level == "mentioned"]
 
     @property
     def missed(self) -> list[PointResult]:
