@@ -26,14 +26,74 @@ def startup(data_dir, repeat: int) -> list[str]:
         subprocess.run([sys.executable, *args], check=True, capture_output=True, cwd=ROOT, env=env)
         return (time.perf_counter() - start) * 1000
 
+    def peak_rss(*args: str) -> float:
+        """MiB at the peak of one process running ``python ARGS`` (the CLI in-process, then getrusage)."""
+        probe = ("import resource, runpy, sys\n"
+                 "sys.argv = sys.argv[1:]\n"
+                 "try:\n    runpy.run_module(sys.argv[0], run_name='__main__') if sys.argv[0] != '-c' else None\n"
+                 "except SystemExit:\n    pass\n"
+                 "print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
+        out = subprocess.run([sys.executable, "-c", probe, *args], check=True, capture_output=True, text=True,
+                             cwd=ROOT, env=env).stderr
+        return int(out.rsplit("RSS", 1)[1].split()[0]) / 1024
+
     base = [run("-c", "pass") for _ in range(repeat)]
     helps = [run("-m", "coach.cli", "--help") for _ in range(repeat)]
-    retrieves = [run("-m", "coach.cli", "retrieve", "how do I detect drift", "--json") for _ in range(repeat)]
+    retrieve = ("-m", "coach.cli", "retrieve", "how do I detect drift", "--json")
+    retrieves = [run(*retrieve) for _ in range(repeat)]
+    torch_env = {**env, "COACH_EMBEDDINGS__BACKEND": "torch"}
+    retrieves_torch = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, *retrieve], check=True, capture_output=True, cwd=ROOT, env=torch_env)
+        retrieves_torch.append((time.perf_counter() - start) * 1000)
+    rss_base = [peak_rss("-c") for _ in range(3)]
+    rss = [peak_rss("coach.cli", *retrieve[2:]) for _ in range(3)]
     return [
         row("python -c pass (baseline)", base),
         row("coach --help", helps, base),
+        row("coach retrieve QUERY, torch backend (before)", retrieves_torch, base),
         row("coach retrieve QUERY (process, cold)", retrieves, base),
+        row("peak RSS: python -c pass (baseline)", rss_base, unit="MiB"),
+        row("peak RSS: coach retrieve QUERY", rss, rss_base, unit="MiB"),
     ]
+
+
+def web_first_page(data_dir, repeat: int) -> list[str]:
+    """Seconds from launching a server process to its first page: `coach serve` vs a bare Gradio app."""
+    import os
+    import socket
+    import urllib.request
+
+    env = {**os.environ, "COACH_DATA_DIR": str(data_dir), "COACH_LLM_MODE": "smollm2"}
+
+    def first_page(cmd: list[str]) -> float:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        start = time.perf_counter()
+        proc = subprocess.Popen([*cmd, str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            while time.perf_counter() - start < 120:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as page:
+                        if page.status == 200:
+                            return (time.perf_counter() - start) * 1000
+                except OSError:
+                    time.sleep(0.05)
+            raise RuntimeError(f"{cmd} served no page within 120 s")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+    bare = [sys.executable, "-c", "import sys, gradio as gr\nwith gr.Blocks() as app:\n    gr.Markdown('hi')\n"
+            "app.launch(server_name='127.0.0.1', server_port=int(sys.argv[1]))"]
+    ours = [sys.executable, "-m", "coach.cli", "serve", "--host", "127.0.0.1", "--port"]
+    base = [first_page(bare) for _ in range(repeat)]
+    served = [first_page(ours) for _ in range(repeat)]
+    return ["== web app", row("bare Gradio app, first page (baseline)", base),
+            row("coach serve, first page (smollm2 mode)", served, base)]
 
 
 def main() -> int:
@@ -48,7 +108,7 @@ def main() -> int:
     first = coach.ingest(progress=False, log=lambda m: None)
     lines.append(f"{'ingest at start (embeds only what changed)':<44} {1000 * (time.perf_counter() - start):9.1f} ms   "
                  f"({first.embedded} chunks embedded)")
-    loads = timed(lambda: __import__("coach.guide", fromlist=["load_guide"]).load_guide(coach.settings.knowledge_dir),
+    loads = timed(lambda: __import__("coach.content.guide", fromlist=["load_guide"]).load_guide(coach.settings.knowledge_dir),
                   args.repeat)
     reingest = timed(lambda: coach.ingest(progress=False, log=lambda m: None), args.repeat)
     lines += [row("load + validate guide (baseline)", loads), row("no-change re-ingest", reingest, loads)]
@@ -58,13 +118,19 @@ def main() -> int:
     queries = [q["query"] for q in yaml.safe_load((ROOT / "evals" / "data" / "retrieval_queries.yaml").read_text())["queries"]]
     coach.retrieve("warm up")
     emb = [timed(lambda q=q: coach.embeddings.encode([q]), 1)[0] for q in queries]
+    from coach.search.embeddings import LocalEmbeddings
+
+    reference = LocalEmbeddings(backend="torch")
+    reference.encode(["warm up"])
+    emb_torch = [timed(lambda q=q: reference.encode([q]), 1)[0] for q in queries]
     dense = []
     searcher = coach.searcher
     for q in queries:
         vec = coach.embeddings.encode([q])[0]
         dense.append(timed(lambda v=vec: searcher._dense(v, 30, None), 1)[0])
     hybrid = [timed(lambda q=q: coach.retrieve(q, k=5), 1)[0] for q in queries]
-    lines += ["== retrieval (over the labelled queries)", row("query embedding only (baseline)", emb),
+    lines += ["== retrieval (over the labelled queries)", row("query embedding, torch backend (before)", emb_torch),
+              row("query embedding, onnx backend", emb, emb_torch), row("query embedding only (baseline)", emb),
               row("chroma dense query, embedding excluded", dense), row("hybrid retrieve incl. embedding", hybrid, emb)]
 
     from evals.grading_eval import load_labelled_answers
@@ -74,7 +140,7 @@ def main() -> int:
     grader.grade(answers[0]["question_id"], answers[0]["answer"])
     for qid in {a["question_id"] for a in answers}:
         grader.prepare(grader.bank.get(qid))
-    from coach.answer_checks import is_reasoned
+    from coach.grading.answer_checks import is_reasoned
     from coach.text import sentences
 
     enc = [timed(lambda a=a: coach.embeddings.encode([s for s in sentences(a["answer"]) if is_reasoned(s)] or ["x"]), 1)[0]
@@ -89,6 +155,7 @@ def main() -> int:
     if not args.skip_llm:
         lines += llm_figures(data_dir, args.repeat)
     lines += ["== startup"] + startup(data_dir, args.repeat)
+    lines += web_first_page(data_dir, args.repeat)
     print("\n".join(lines))
     return 0
 

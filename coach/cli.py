@@ -72,7 +72,7 @@ def _read_answer(args: argparse.Namespace) -> str:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from coach.report import grade_text
+    from coach.grading.report import grade_text
 
     coach = _coach(args)
     result = coach.grade(args.question, _read_answer(args))
@@ -150,10 +150,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_progress(args: argparse.Namespace) -> int:
-    from coach.progress import progress_text
-
     coach = _coach(args)
-    print(progress_text(coach))
+    print(coach.progress_text())
     return 0
 
 
@@ -173,7 +171,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_guide(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from coach.guide_table import guide_table, replace_table
+    from coach.content.guide_table import guide_table, replace_table
 
     coach = _coach(args)
     table = guide_table(coach.guide)
@@ -192,7 +190,7 @@ def cmd_guide(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from coach.ui import serve
+    from coach.ui.app import serve
 
     coach = _coach(args)
     serve(coach, host=args.host, port=args.port)

@@ -14,19 +14,20 @@ from typing import TYPE_CHECKING, Any
 from coach.settings import Settings, load_settings
 
 if TYPE_CHECKING:  # pragma: no cover
-    from coach.embeddings import LocalEmbeddings
+    from coach.search.embeddings import LocalEmbeddings
     from langchain_core.language_models import BaseChatModel
 
-    from coach.ask import AskResult, GuideAnswerer
-    from coach.assessment import Assessment
-    from coach.grading import GradeResult, Grader
-    from coach.phrasing import Phraser
-    from coach.prompts import PromptLibrary
-    from coach.session import PracticeEngine
-    from coach.store import Mastery, Store
-    from coach.guide import Guide
-    from coach.questions import Question, QuestionBank
-    from coach.retrieval import GuideRetriever, Hit, HybridSearcher
+    from coach.search.ask import AskResult, GuideAnswerer
+    from coach.practice.assessment import Assessment
+    from coach.grading.grader import Grader
+    from coach.grading.results import GradeResult
+    from coach.llm.phrasing import Phraser
+    from coach.llm.prompts import PromptLibrary
+    from coach.practice.engine import PracticeEngine
+    from coach.store.sessions import Mastery, Store
+    from coach.content.guide import Guide
+    from coach.content.questions import Question, QuestionBank
+    from coach.search.retrieval import GuideRetriever, Hit, HybridSearcher
     from ingest.pipeline import IngestReport
 
 
@@ -48,13 +49,13 @@ class Coach:
 
     @cached_property
     def embeddings(self) -> "LocalEmbeddings":
-        from coach.embeddings import build_embeddings
+        from coach.search.embeddings import build_embeddings
 
         return build_embeddings(self.settings)
 
     @cached_property
     def guide(self) -> "Guide":
-        from coach.guide import load_guide
+        from coach.content.guide import load_guide
 
         return load_guide(self.settings.knowledge_dir)
 
@@ -62,8 +63,8 @@ class Coach:
     def searcher(self) -> "HybridSearcher":
         with self._lock:
             if "_searcher" not in self.__dict__:
-                from coach.retrieval import HybridSearcher
-                from coach.vectorstore import open_store
+                from coach.search.retrieval import HybridSearcher
+                from coach.search.vectorstore import open_store
 
                 store = open_store(self.settings, self.embeddings, create=False)
                 self.__dict__["_searcher"] = HybridSearcher(store, self.embeddings, self.settings)
@@ -82,14 +83,14 @@ class Coach:
 
     def retrieve(self, query: str, k: int | None = None, topic: str | None = None) -> list["Hit"]:
         """Hybrid search over the guide; raises QueryError / IndexMissingError with a one-line reason."""
-        from coach.retrieval import check_query
+        from coach.search.retrieval import check_query
 
         check_query(query, topic, self.settings.retrieval.max_query_chars)  # before loading anything
         return self.searcher.search(query, k=k or self.settings.retrieval.k, topic=topic)
 
     def retriever(self, k: int | None = None, topic: str | None = None) -> "GuideRetriever":
         """The same search as a LangChain ``BaseRetriever``."""
-        from coach.retrieval import GuideRetriever
+        from coach.search.retrieval import GuideRetriever
 
         return GuideRetriever(searcher=self.searcher, k=k or self.settings.retrieval.k, topic=topic)
 
@@ -97,13 +98,13 @@ class Coach:
     @cached_property
     def bank(self) -> "QuestionBank":
         """Rubric and questions, with every section link checked against the guide."""
-        from coach.questions import load_question_bank
+        from coach.content.questions import load_question_bank
 
         return load_question_bank(self.settings.knowledge_dir, set(self.guide.sections))
 
     @cached_property
     def grader(self) -> "Grader":
-        from coach.grading import Grader
+        from coach.grading.grader import Grader
 
         return Grader(self.bank, self.embeddings, guide=self.guide, searcher=_LazySearcher(self),
                       max_answer_chars=self.settings.session.max_answer_chars)
@@ -116,39 +117,39 @@ class Coach:
     @cached_property
     def chat_model(self) -> "BaseChatModel":
         """The configured backend (built once; the embedded model itself loads on first call)."""
-        from coach.llm import build_chat_model
+        from coach.llm.factory import build_chat_model
 
         return build_chat_model(self.settings)
 
     @cached_property
     def prompts(self) -> "PromptLibrary":
-        from coach.prompts import PromptLibrary
+        from coach.llm.prompts import PromptLibrary
 
         return PromptLibrary(self.settings.prompts_dir)
 
     def phraser(self) -> "Phraser":
         """A fresh guarded phraser per turn (it records that turn's fallback state)."""
-        from coach.phrasing import Phraser
+        from coach.llm.phrasing import Phraser
 
         return Phraser(self.chat_model, self.prompts, self.settings.llm.timeout_s)
 
     # ------------------------------------------------------------------ sessions, ask, progress
     @cached_property
     def store(self) -> "Store":
-        from coach.store import Store
+        from coach.store.sessions import Store
 
         return Store.from_settings(self.settings)
 
     @cached_property
     def engine(self) -> "PracticeEngine":
-        from coach.session import PracticeEngine
+        from coach.practice.engine import PracticeEngine
 
         return PracticeEngine(self.bank, self.guide, self.grader, self.store, self.embeddings, self.settings.session,
                               phraser_factory=self.phraser)
 
     @cached_property
     def answerer(self) -> "GuideAnswerer":
-        from coach.ask import GuideAnswerer
+        from coach.search.ask import GuideAnswerer
 
         cfg = self.settings.retrieval
         return GuideAnswerer(_LazySearcher(self), self.embeddings, cfg.min_dense_similarity,
@@ -157,14 +158,14 @@ class Coach:
 
     def ask(self, question: str, topic: str | None = None) -> "AskResult":
         """Answer a question from the guide with numbered citations (or say it is not covered)."""
-        from coach.retrieval import check_query
+        from coach.search.retrieval import check_query
 
         check_query(question, topic, self.settings.retrieval.max_query_chars)
         return self.answerer.ask(question, topic=topic)
 
     def assess(self, question_id: str, answer: str, ratings: dict[str, int], user: str = "local") -> "Assessment":
         """Self-assessment: grade the answer and compare it with the candidate's own ratings."""
-        from coach.assessment import self_assess
+        from coach.practice.assessment import self_assess
 
         return self_assess(self.grader, self.store, question_id, answer, ratings, user=user)
 
@@ -173,9 +174,21 @@ class Coach:
 
     def report(self, session_id: str) -> str:
         """The session as Markdown: question, transcript, critique and citations."""
-        from coach.session_report import session_markdown
+        from coach.practice.report import session_markdown
 
-        return session_markdown(self, session_id)
+        return session_markdown(self.store, self.bank, self.guide, session_id)
+
+    def progress_text(self, user: str | None = None) -> str:
+        """Mastery, recent sessions and the next question, as plain text (``coach progress``)."""
+        from coach.practice.progress import progress_text
+
+        return progress_text(self.store, self.engine, self.bank.rubric, user)
+
+    def recommend_next(self, user: str | None = None) -> dict[str, Any] | None:
+        """The question "weakest area" would pose now, with the reason."""
+        from coach.practice.progress import recommend_next
+
+        return recommend_next(self.store, self.engine, self.bank.rubric, user)
 
 
 class _LazySearcher:

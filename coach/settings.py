@@ -65,7 +65,12 @@ class EmbeddingSettings(_Section):
     model_path: Path | None = Field(
         None, description="Sentence-transformers folder; default: the packaged all-MiniLM-L6-v2."
     )
-    device: str = Field("cpu", description="Torch device for embeddings.")
+    backend: Literal["onnx", "torch"] = Field(
+        "onnx", description="onnx: onnxruntime, no torch on the query path; torch: sentence-transformers."
+    )
+    onnx_dir: Path | None = Field(None, description="Where the ONNX export is cached; default <data_dir>/models.")
+    threads: int | None = Field(None, ge=1, le=256, description="onnxruntime threads; null = all cores.")
+    device: str = Field("cpu", description="Torch device for embeddings (backend torch).")
     batch_size: int = Field(32, ge=1, le=1024)
 
 

@@ -27,6 +27,11 @@ def _stemmer():
     return snowballstemmer.stemmer("english")
 
 
+def stem_words(tokens: list[str]) -> list[str]:
+    """Snowball stems of already tokenised words."""
+    return _stemmer().stemWords(list(tokens))
+
+
 def words(text: str) -> list[str]:
     """Lower-cased word tokens (keeps things like p99, a/b -> a, b, pr-auc)."""
     return _WORD.findall(text.lower())

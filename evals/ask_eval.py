@@ -112,7 +112,7 @@ class AskResult:
 
 def support(coach: "Coach", answer: str, citations) -> tuple[int, list[str]]:
     """(supported sentences, unsupported sentences) of ``answer`` against its cited passages."""
-    from coach.ask import _clean
+    from coach.search.ask import _clean
     from coach.text import sentences
 
     units = [(c.n, _clean(s)) for c in citations for s in sentences(c.text) if len(s.split()) >= 6]

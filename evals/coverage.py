@@ -101,8 +101,8 @@ def syllabus_subtopics(knowledge_dir: Path, coverage: dict[str, Any]) -> tuple[d
 
 def run_coverage(knowledge_dir: Path, thresholds: dict[str, Any]) -> CoverageResult:
     """Read the guide, the bank and coverage.yaml; links are checked here, so a broken one is reported, not raised."""
-    from coach.guide import load_guide
-    from coach.questions import load_question_bank
+    from coach.content.guide import load_guide
+    from coach.content.questions import load_question_bank
 
     cfg = thresholds.get("coverage", {})
     guide = load_guide(knowledge_dir)

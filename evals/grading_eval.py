@@ -23,7 +23,7 @@ from evals.common import TOPICS, Check, gate
 if TYPE_CHECKING:  # pragma: no cover
     from langchain_core.language_models import BaseChatModel
 
-    from coach.questions import QuestionBank
+    from coach.content.questions import QuestionBank
 
 TIER_ORDER = {"strong": 3, "partial": 2, "weak": 1}
 ADVERSARIAL = ("buzzword", "injection")

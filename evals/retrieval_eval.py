@@ -148,7 +148,7 @@ def bm25_search(coach: "Coach") -> tuple[Search, int]:
     from rank_bm25 import BM25Okapi
 
     from coach.text import stems
-    from coach.vectorstore import open_store
+    from coach.search.vectorstore import open_store
 
     got = open_store(coach.settings, coach.embeddings)._collection.get(include=["documents", "metadatas"])
     docs, metas = got["documents"], [m or {} for m in got["metadatas"]]
@@ -173,7 +173,7 @@ def dense_baseline(coach: "Coach") -> tuple[Search, int, Callable[[], None]]:
     from langchain_core.documents import Document
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from coach.guide import guide_files
+    from coach.content.guide import guide_files
 
     root = coach.settings.knowledge_dir
     section_of = {s.source: s.id for s in coach.guide.sections.values()}

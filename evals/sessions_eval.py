@@ -44,7 +44,7 @@ from evals.common import DATA_DIR, TOPICS, Check, gate, ratio, sibling
 
 if TYPE_CHECKING:  # pragma: no cover
     from coach.core import Coach
-    from coach.questions import Question, QuestionBank, RubricPoint
+    from coach.content.questions import Question, QuestionBank, RubricPoint
 
 NOTHING_NEW = ("I have not thought about that part in any depth yet, so I would rather move on and come back "
                "to it later if there is time left at the end.")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 
-from coach.guide import Section
+from coach.content.guide import Section
 
 _HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
 

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from coach.errors import IndexMissingError
-from coach.guide import Guide, load_guide
+from coach.content.guide import Guide, load_guide
 from coach.settings import TOPICS
 from ingest.chunking import Chunk, Chunker
 
 if TYPE_CHECKING:  # pragma: no cover
-    from coach.embeddings import LocalEmbeddings
+    from coach.search.embeddings import LocalEmbeddings
     from coach.settings import Settings
 
 
@@ -100,8 +100,8 @@ def run_ingest(
     log: Callable[[str], None] = lambda _msg: None,
 ) -> IngestReport:
     """Bring the index in line with ``knowledge/``; returns what changed."""
-    from coach.embeddings import build_embeddings
-    from coach.vectorstore import drop_collection, open_store
+    from coach.search.embeddings import build_embeddings
+    from coach.search.vectorstore import drop_collection, open_store
 
     started = time.perf_counter()
     guide: Guide = load_guide(settings.knowledge_dir)  # raises before anything is written

@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,6 +22,9 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_KNOWLEDGE = ROOT / "tests" / "fixtures" / "knowledge"
+# One ONNX export per machine, shared by every test and CLI subprocess (its folder name holds a
+# digest of the weights, so it is never stale).
+MODELS_DIR = Path(tempfile.gettempdir()) / "coach-test-models"
 
 
 @pytest.fixture(autouse=True)
@@ -35,9 +39,9 @@ def _isolated_env(monkeypatch, tmp_path):
 @pytest.fixture(scope="session")
 def embeddings():
     """The real packaged all-MiniLM-L6-v2, loaded once for the whole run."""
-    from coach.embeddings import LocalEmbeddings
+    from coach.search.embeddings import LocalEmbeddings
 
-    emb = LocalEmbeddings()
+    emb = LocalEmbeddings(cache_dir=MODELS_DIR)
     emb.encode(["warm up"])
     return emb
 
@@ -54,7 +58,8 @@ def write_config(folder: Path, knowledge: Path, **sections) -> Path:
     import yaml
 
     data = {"paths": {"knowledge_dir": str(knowledge), "data_dir": str(folder / "data"),
-                      "prompts_dir": str(ROOT / "prompts")}}
+                      "prompts_dir": str(ROOT / "prompts")},
+            "embeddings": {"onnx_dir": str(MODELS_DIR)}}
     for key, value in sections.items():
         data[key] = value
     path = folder / "coach.yaml"

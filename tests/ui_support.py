@@ -27,7 +27,7 @@ def coach_like(real_coach: Coach, folder: Path, **sections) -> Coach:
 @contextmanager
 def running_app(coach: Coach) -> Iterator[str]:
     """The app of ``coach`` served on 127.0.0.1 in a background thread; yields its URL."""
-    from coach.ui import build_app
+    from coach.ui.app import build_app
 
     app = build_app(coach)
     port = free_port()

@@ -1,0 +1,104 @@
+"""Does a sentence *state* a claim, or only mention it? Cue matching that reads negation.
+
+Red flags and misconceptions are claims ("accuracy is fine here", "use processing time").
+Matching by topic credits the opposite sentence too ("accuracy is useless here", "event time,
+not processing time"), and a strong candidate who rejects the bad idea loses points for it. So a
+cue fires only when (1) its words appear in order in one clause of the sentence, negation words
+included (the cue "no need for batch" needs the "no"), and (2) that clause carries no rejecting
+word the cue itself lacks ("not", "never", "useless", "wrong", "instead of", "hides", ...).
+A semantic match (the sentence embedding close to the claim's text) is held to the same polarity
+rule, since embeddings barely see negation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from functools import lru_cache
+
+from coach.grading.matching import contains
+from coach.text import STOPWORDS, stem_words, words
+
+# Words that turn a clause against what it names. Kept as cue words, never dropped as stopwords.
+NEGATORS = frozenset("""not no never nor cannot can't don't doesn't didn't won't wouldn't shouldn't isn't aren't
+    wasn't weren't hasn't haven't without avoid avoids avoiding instead rather neither none nothing""".split())
+# Domain words that often mean something else ("harmful content", "false positive", "bad actors",
+# "if the model fails") are left out on purpose.
+REJECTORS = frozenset("""useless wrong misleading meaningless pointless mistake mistaken myth fallacy
+    unreliable insufficient inadequate flawed hides hide hid impossible naive overkill irrelevant worse
+    untrue coarse""".split())
+_REJECTING_PHRASES = ("instead of", "rather than", "too coarse", "not enough", "no longer", "far from",
+                      "does not", "do not", "is not", "are not", "would not", "should not", "will not",
+                      "can not", "stop ", "get rid of", "move away from", "better than", "beats ")
+_CLAUSE = re.compile(r"\s*[;:]\s+|\s+[-\u2013\u2014]+\s+|,\s*|\s+\b(?:but|because|although|though|whereas|while|since|so)\b\s+", re.I)
+
+
+def _normalise(text: str) -> str:
+    return text.lower().replace("\u2019", "'").replace("n't", " not").replace("cannot", "can not")
+
+
+# Quantifiers change what a claim says ("english only", "score all pairs", "same model"): kept too.
+QUANTIFIERS = frozenset("only all same most every always just any each both more less".split())
+
+
+@lru_cache(maxsize=4096)
+def claim_tokens(text: str) -> tuple[str, ...]:
+    """Stems of a cue or clause, keeping negation words and quantifiers (other stopwords dropped)."""
+    toks = [t for t in words(_normalise(text)) if t not in STOPWORDS or t in NEGATORS or t in QUANTIFIERS]
+    return tuple(stem_words(toks))
+
+
+_NEGATOR_STEMS = frozenset(stem_words(sorted(NEGATORS)))
+_REJECTOR_STEMS = frozenset(stem_words(sorted(REJECTORS)))
+
+
+def polarity_words(text: str) -> Counter[str]:
+    """Negating and rejecting stems (and phrases) found in ``text``, counted ("not ... don't" is two)."""
+    low = f" {_normalise(text)} "
+    found = Counter(t for t in claim_tokens(text) if t in _NEGATOR_STEMS or t in _REJECTOR_STEMS)
+    found.update(p.strip() for p in _REJECTING_PHRASES if f" {p}" in low)
+    return found
+
+
+def _rejector_words(text: str) -> Counter[str]:
+    return Counter(t for t in claim_tokens(text) if t in _REJECTOR_STEMS)
+
+
+def clauses(sentence: str) -> list[str]:
+    parts = [p for p in _CLAUSE.split(sentence) if p and p.strip()]
+    return parts or [sentence]
+
+
+def rejects(clause: str, claim: str) -> bool:
+    """The clause carries a negating or rejecting word that the claim itself does not."""
+    return bool(polarity_words(clause) - polarity_words(claim))
+
+
+def states_cue(sentence: str, cue: str) -> bool:
+    """``sentence`` asserts ``cue``: its words in order within one clause, and that clause not against it.
+
+    Negation is read in the cue's own clause ("we don't worry, accuracy is fine" states it); a
+    rejecting word anywhere in the sentence counts ("accuracy looks good, so it is useless here").
+    """
+    cue_toks = claim_tokens(cue)
+    if not cue_toks or _rejector_words(sentence) - _rejector_words(cue):
+        return False
+    for clause in clauses(sentence):
+        if contains(list(claim_tokens(clause)), cue_toks) and not rejects(clause, cue):
+            return True
+    # A cue that spans a comma ("accuracy, which is fine") is matched on the whole sentence.
+    return contains(list(claim_tokens(sentence)), cue_toks) and not rejects(sentence, cue)
+
+
+def first_statement(sentences: list[str], cues: list[str]) -> str | None:
+    """The first sentence that states any of ``cues``."""
+    for sentence in sentences:
+        if any(states_cue(sentence, cue) for cue in cues):
+            return sentence
+    return None
+
+
+def same_polarity(sentence: str, claim: str) -> bool:
+    """For a semantic match: the sentence is not negated or rejected where the claim is not, and vice versa."""
+    mine, theirs = polarity_words(sentence), polarity_words(claim)
+    return sum(mine.values()) % 2 == sum(theirs.values()) % 2 and bool(mine) == bool(theirs)

@@ -1,0 +1,361 @@
+"""Rubric grading with a deterministic core: which key points an answer covers, with evidence.
+
+For every rubric point the grader looks for the answer sentence that makes it: semantic
+similarity (sentence vs. the point and its cue phrases) plus lexical evidence (cue phrases
+present). Only sentences that reason count as evidence, so a bare list of the right terms earns
+nothing; text that addresses the grader is removed first and reported as a red flag. No LLM is
+involved, so the same answer always gets the same grade.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from coach.grading.answer_checks import is_reasoned, scan_answer, wordlike_share
+from coach.errors import QueryError
+from coach.content.questions import Question, QuestionBank, RedFlag
+from coach.grading.guide_rubric import compose_rubric
+from coach.grading.matching import assign_evidence, clauses, contains, cue_tuple, nearest_attempts, promote_winners
+from coach.grading.claims import first_statement, same_polarity
+from coach.grading.depth import level_of
+from coach.grading.results import (
+    LISTING_FLAG, MANIPULATION_FLAG, FlagResult, GradeResult, MisconceptionResult, PointResult, clip,
+)
+from coach.text import sentences, stems, words
+
+if TYPE_CHECKING:  # pragma: no cover
+    from coach.search.embeddings import LocalEmbeddings
+    from coach.content.guide import Guide
+    from coach.search.retrieval import HybridSearcher
+
+
+@dataclass(frozen=True)
+class GradingConfig:
+    """Thresholds of the deterministic grader (tuned on evals/data, see the README's figures)."""
+
+    cover_threshold: float = 0.56      # combined score a sentence needs to count as evidence
+    cue_bonus_one: float = 0.10        # lexical evidence: one cue phrase present in the sentence
+    cue_bonus_more: float = 0.16       # two distinct cue phrases
+    cue_bonus_many: float = 0.22       # three or more
+    winner_floor: float = 0.40         # a sentence plainly about one point (its best by winner_margin)
+    winner_margin: float = 0.10        # counts as evidence from this score up (0: off); see promote_winners
+    clause_weight: float = 0.90        # similarity of one clause of a long sentence counts a little less
+    cue_weight: float = 0.9            # similarity to the cue list counts a little less than to the point
+    min_words: int = 12                # shorter answers are graded but flagged as too short
+    offtopic_similarity: float = 0.30  # best sentence-to-rubric similarity below this: off-topic
+    gibberish_share: float = 0.6       # share of known words below this: gibberish
+    red_flag_penalty: int = 8          # points off per red flag or misconception stated, at most max_penalty
+    claim_similarity: float = 0.80     # a sentence this close to a misconception's claim (same polarity) states it
+    manipulation_penalty: int = 30     # trying to instruct the grader costs more than any wrong claim
+    listing_penalty: int = 20          # an answer that is mostly a list of terms shows no reasoning
+    max_penalty: int = 40
+    max_points_per_sentence: int = 2   # one sentence rarely makes more than two distinct points
+    match_threshold: float = 0.62      # free-text question -> bank question
+    match_floor: float = 0.50          # ...or from this similarity when it leads the runner-up by match_margin
+    match_margin: float = 0.12
+    guide_sections: int = 5            # sections whose key points compose a rubric when nothing matches
+
+
+@dataclass
+class _Prepared:
+    """Per-question vectors and stemmed cues, computed once and reused."""
+
+    point_vecs: np.ndarray          # (points, dim)
+    cue_vecs: np.ndarray            # (points, dim): the cue list as one phrase
+    cue_stems: list[list[tuple[str, ...]]]
+    prompt_vec: np.ndarray
+    claim_vecs: np.ndarray          # (misconceptions, dim)
+    flag_vecs: np.ndarray           # (red flags, dim)
+
+
+
+class Grader:
+    """Grades answers against bank questions (or a rubric built from the guide)."""
+
+    def __init__(
+        self,
+        bank: QuestionBank,
+        embeddings: "LocalEmbeddings",
+        *,
+        guide: "Guide | None" = None,
+        searcher: "HybridSearcher | None" = None,
+        config: GradingConfig | None = None,
+        vocabulary: frozenset[str] | None = None,
+        max_answer_chars: int = 12_000,
+    ) -> None:
+        self.bank = bank
+        self.embeddings = embeddings
+        self.guide = guide
+        self.searcher = searcher
+        self.config = config or GradingConfig()
+        self._vocabulary = vocabulary
+        self.max_answer_chars = max_answer_chars
+        self._prepared: dict[str, _Prepared] = {}
+        self._lock = threading.Lock()
+
+    # ----------------------------------------------------------------- preparation
+    @cached_property
+    def vocabulary(self) -> frozenset[str]:
+        if self._vocabulary is not None:
+            return self._vocabulary
+        from coach.search.model_files import packaged_model_path
+
+        path = (self.embeddings.model_path or packaged_model_path()) / "vocab.txt"
+        if not path.is_file():
+            return frozenset()
+        return frozenset(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip().isalpha())
+
+    def prepare(self, question: Question) -> _Prepared:
+        with self._lock:
+            cached = self._prepared.get(question.id)
+        if cached is not None:
+            return cached
+        texts = ([p.text for p in question.rubric] + [", ".join(p.cues) for p in question.rubric] + [question.prompt]
+                 + [m.claim for m in question.misconceptions] + [f.text for f in question.red_flags])
+        vecs = self.embeddings.encode(texts)
+        n = len(question.rubric)
+        prepared = _Prepared(
+            point_vecs=vecs[:n], cue_vecs=vecs[n:2 * n],
+            cue_stems=[[cue_tuple(c) for c in p.cues] for p in question.rubric],
+            prompt_vec=vecs[2 * n], claim_vecs=vecs[2 * n + 1:2 * n + 1 + len(question.misconceptions)],
+            flag_vecs=vecs[2 * n + 1 + len(question.misconceptions):],
+        )
+        with self._lock:
+            self._prepared[question.id] = prepared
+        return prepared
+
+    @cached_property
+    def _prompt_matrix(self) -> tuple[list[str], np.ndarray]:
+        ids = list(self.bank.questions)
+        texts = [self.bank.questions[i].prompt for i in ids]
+        return ids, self.embeddings.encode(texts) if texts else np.zeros((0, 384), dtype="float32")
+
+    # ----------------------------------------------------------------- question matching
+    def match_question(self, text: str) -> tuple[Question | None, float]:
+        """Closest bank question to a free-text question, and the cosine similarity."""
+        if text in self.bank.questions:
+            return self.bank.questions[text], 1.0
+        ids, matrix = self._prompt_matrix
+        if not ids:
+            return None, 0.0
+        sims = matrix @ self.embeddings.encode([text])[0]
+        order = np.argsort(-sims)
+        best = int(order[0])
+        score = float(sims[best])
+        runner_up = float(sims[order[1]]) if len(order) > 1 else 0.0
+        cfg = self.config
+        # An interviewer's own wording scores lower than the bank's, but one question still stands out.
+        close = score >= cfg.match_threshold or (score >= cfg.match_floor and score - runner_up >= cfg.match_margin)
+        return (self.bank.questions[ids[best]] if close else None), score
+
+    def rubric_from_guide(self, text: str) -> Question:
+        """A rubric composed from the key points of the guide sections that best answer ``text``."""
+        if self.searcher is None or self.guide is None:
+            raise QueryError("no bank question matches and the guide index is not available: run `coach ingest`")
+        section_ids: list[str] = []
+        for hit in self.searcher.search(text, k=12):
+            if hit.section_id not in section_ids and len(section_ids) < self.config.guide_sections:
+                section_ids.append(hit.section_id)
+        points = compose_rubric(self.guide, section_ids)
+        if not points:
+            raise QueryError("no bank question matches and the guide has no section close enough to build a rubric")
+        return Question(id="guide:" + "+".join(section_ids), topic=self.guide.get(section_ids[0]).topic, level="mid",
+                        prompt=text, rubric=points)
+
+    # ----------------------------------------------------------------- grading
+    def grade(self, question: Question | str, answer: str) -> GradeResult:
+        """Grade ``answer``; ``question`` is a bank Question, a bank id, or free text."""
+        if not isinstance(answer, str):
+            raise QueryError("the answer must be text")
+        if len(answer) > self.max_answer_chars:
+            raise QueryError(f"the answer is {len(answer):,} characters; the limit is {self.max_answer_chars:,} (session.max_answer_chars)")
+        source, match_score = "bank", 1.0
+        if isinstance(question, str):
+            if not question.strip():
+                raise QueryError("the question is empty")
+            found, match_score = self.match_question(question.strip())
+            if found is None:
+                question, source = self.rubric_from_guide(question.strip()), "guide"
+            else:
+                question = found
+        return self._grade(question, answer, source, match_score)
+
+    def _grade(self, question: Question, answer: str, source: str, match_score: float) -> GradeResult:
+        cfg = self.config
+        prep = self.prepare(question)
+        scan = scan_answer(answer)
+        all_sentences = sentences(scan.clean)
+        reasoned = [s for s in all_sentences if is_reasoned(s)]
+        n_words = len(words(scan.clean))
+        notes: list[str] = []
+
+        # One batch: the reasoned sentences, their clauses, then (for misconceptions) the other sentences.
+        owner, pieces = clauses(reasoned) if reasoned and cfg.clause_weight > 0 else ([], [])
+        others = [s for s in all_sentences if s not in reasoned] if question.misconceptions or question.red_flags else []
+        batch = reasoned + pieces + others
+        all_vecs = self.embeddings.encode(batch) if batch else np.zeros((0, prep.prompt_vec.shape[0]), dtype="float32")
+        vecs = all_vecs[: len(reasoned)]
+        sentence_vecs = np.vstack([vecs, all_vecs[len(reasoned) + len(pieces):]])
+        wrong = self._misconceptions(question, prep, reasoned + others, sentence_vecs)
+        best = np.full(len(question.rubric), -1.0)
+        nearest = np.full(len(question.rubric), -1, dtype=int)
+        best_row = np.full(len(question.rubric), -1, dtype=int)
+        top_similarity = 0.0
+        if reasoned:
+            semantic = self._semantic(vecs, prep)              # (sentences, points)
+            if pieces:
+                np.maximum.at(semantic, owner, self._semantic(all_vecs[len(reasoned):len(reasoned) + len(pieces)], prep)
+                              * cfg.clause_weight)
+            sentence_stems = [stems(s) for s in reasoned]
+            lexical = np.zeros_like(semantic)
+            for j, cues in enumerate(prep.cue_stems):
+                for i, toks in enumerate(sentence_stems):
+                    hits = sum(1 for c in cues if contains(toks, c))
+                    lexical[i, j] = (cfg.cue_bonus_many if hits >= 3 else cfg.cue_bonus_more if hits == 2
+                                     else cfg.cue_bonus_one if hits == 1 else 0.0)
+            combined = semantic + lexical
+            index = {p.id: j for j, p in enumerate(question.rubric)}
+            for found in wrong:  # a sentence that states a misconception earns nothing for its point
+                if found.evidence in reasoned:
+                    combined[[i for i, r in enumerate(reasoned) if r == found.evidence], index[found.point]] = -1.0
+            nearest = nearest_attempts(combined, cfg.winner_floor or cfg.cover_threshold)
+            if cfg.winner_floor > 0 and combined.shape[1] > 1:
+                combined = promote_winners(combined, cfg.cover_threshold, cfg.winner_floor, cfg.winner_margin)
+            best_row, best = assign_evidence(combined, cfg.cover_threshold, cfg.max_points_per_sentence)
+            top_similarity = float(max(semantic.max(), float((vecs @ prep.prompt_vec).max())))
+
+        gibberish = n_words > 0 and wordlike_share(scan.clean, self.vocabulary) < cfg.gibberish_share if self.vocabulary else False
+        off_topic = bool(reasoned) and top_similarity < cfg.offtopic_similarity
+        points: list[PointResult] = []
+        for j, point in enumerate(question.rubric):
+            covered = bool(best[j] >= cfg.cover_threshold) and not gibberish and not off_topic
+            evidence = reasoned[best_row[j]] if covered else None
+            at = all_sentences.index(evidence) if evidence in all_sentences else -1
+            following = all_sentences[at + 1] if 0 <= at < len(all_sentences) - 1 else None
+            points.append(
+                PointResult(
+                    id=point.id, text=point.text, dimension=point.dimension, weight=point.weight, covered=covered,
+                    evidence=evidence, strength=float(max(best[j], 0.0)), level=level_of(evidence, following),
+                    sections=list(point.sections),
+                    closest=reasoned[nearest[j]] if not covered and nearest[j] >= 0 and not (gibberish or off_topic)
+                    else None,
+                )
+            )
+
+        flags = self._red_flags(question.red_flags, prep, reasoned + others, sentence_vecs, scan.injections, n_words)
+        total = question.total_weight
+        raw = 100.0 * sum(p.weight * p.credit for p in points) / total if total else 0.0
+        special = {MANIPULATION_FLAG: cfg.manipulation_penalty, LISTING_FLAG: cfg.listing_penalty}
+        penalty = min(cfg.max_penalty, sum(special.get(f.id, cfg.red_flag_penalty) for f in flags)
+                      + cfg.red_flag_penalty * len(wrong))
+        score = int(round(max(0.0, raw - penalty)))
+
+        if not answer.strip():
+            notes.append("The answer is empty: write out how you would approach the question.")
+        elif n_words < cfg.min_words:
+            notes.append(f"The answer has {n_words} word(s): too short to show any reasoning. Explain what you would do and why.")
+        elif gibberish:
+            notes.append("The answer does not read as English prose, so nothing in it can be credited.")
+        elif off_topic:
+            notes.append("The answer does not address this question; nothing in it matches what the question asks.")
+        elif not reasoned:
+            notes.append("The answer lists terms without explaining them; only reasoned sentences earn credit.")
+        if scan.injections:
+            notes.append("Text addressed to the grader was ignored and reported as a red flag.")
+
+        return GradeResult(
+            question_id=question.id, matched_question=question.prompt, match_score=match_score, rubric_source=source,
+            score=score, band=self.bank.rubric.band_for(score).band, dimensions=self._dimensions(points),
+            points=points, red_flags=flags, feedback=self._feedback(question, points, flags, score, notes, source, wrong, match_score),
+            misconceptions=wrong,
+        )
+
+    def _semantic(self, vecs: np.ndarray, prep: _Prepared) -> np.ndarray:
+        return np.maximum(vecs @ prep.point_vecs.T, (vecs @ prep.cue_vecs.T) * self.config.cue_weight)
+
+    def _misconceptions(self, question: Question, prep: _Prepared, all_sentences: list[str],
+                        vecs: np.ndarray) -> list[MisconceptionResult]:
+        """Misconceptions the answer states: a cue stated in a clause, or a sentence close to the claim, same polarity."""
+        if not question.misconceptions or not all_sentences:
+            return []
+        sims = vecs @ prep.claim_vecs.T
+        found = []
+        for k, wrong in enumerate(question.misconceptions):
+            said = first_statement(all_sentences, wrong.cues) or self._close_statement(all_sentences, sims[:, k], wrong.claim)
+            if said is not None:
+                found.append(MisconceptionResult(id=wrong.id, point=wrong.point, claim=wrong.claim,
+                                                 correction=wrong.correction, section=wrong.section, evidence=said))
+        return found
+
+    def _close_statement(self, all_sentences: list[str], sims: np.ndarray, claim: str) -> str | None:
+        """The closest sentence at or above ``claim_similarity`` that is not negated where the claim is not."""
+        for i in np.argsort(-sims):
+            if sims[i] < self.config.claim_similarity:
+                return None
+            if same_polarity(all_sentences[i], claim):
+                return all_sentences[i]
+        return None
+
+    def _red_flags(self, flags: list[RedFlag], prep: _Prepared, all_sentences: list[str], vecs: np.ndarray,
+                   injections: list[str], n_words: int) -> list[FlagResult]:
+        found: list[FlagResult] = []
+        sims = vecs @ prep.flag_vecs.T if len(all_sentences) and len(flags) else None
+        for k, flag in enumerate(flags):
+            said = first_statement(all_sentences, flag.cues)
+            if said is None and sims is not None:
+                said = self._close_statement(all_sentences, sims[:, k], flag.text)
+            if said is not None:
+                found.append(FlagResult(id=flag.id, text=flag.text, evidence=said))
+        if injections:
+            found.append(FlagResult(id=MANIPULATION_FLAG,
+                                    text="The answer tries to instruct the grader instead of answering the question.",
+                                    evidence=injections[0]))
+        listed = [s for s in all_sentences if not is_reasoned(s) and len(words(s)) >= 6]
+        listed_words = sum(len(words(s)) for s in listed)
+        if n_words >= 15 and listed_words >= 0.5 * n_words:
+            found.append(FlagResult(id=LISTING_FLAG,
+                                    text="Most of the answer is a list of terms with no reasoning behind them.",
+                                    evidence=listed[0][:200]))
+        return found
+
+    def _dimensions(self, points: list[PointResult]) -> dict[str, dict[str, Any]]:
+        dims: dict[str, dict[str, Any]] = {}
+        for d in self.bank.rubric.dimension_ids:
+            mine = [p for p in points if p.dimension == d]
+            if not mine:
+                continue
+            got = sum(p.weight * p.credit for p in mine)
+            total = sum(p.weight for p in mine)
+            dims[d] = {"score": int(round(100 * got / total)), "covered": sum(p.covered for p in mine),
+                       "points": len(mine), "name": self.bank.rubric.dimension(d).name}
+        return dims
+
+    def _feedback(self, question: Question, points: list[PointResult], flags: list[FlagResult], score: int,
+                  notes: list[str], source: str, wrong: list[MisconceptionResult],
+                  match_score: float = 1.0) -> dict[str, Any]:
+        band = self.bank.rubric.band_for(score)
+        covered = sorted((p for p in points if p.covered), key=lambda p: -p.weight)
+        missed = sorted((p for p in points if not p.covered), key=lambda p: -p.weight)
+        summary = f"{score}/100, {band.band}: {band.says}"
+        if source == "guide":
+            notes.insert(0, "No bank question was close enough; this rubric was built from the guide sections cited "
+                            "(their authored key points).")
+        elif match_score < 1.0:
+            notes.insert(0, f"Graded against the bank question {question.id}: {question.prompt}")
+        return {
+            "summary": summary,
+            "notes": notes,
+            "strengths": [f"{p.text} (you said: \"{clip(p.evidence)}\")" for p in covered[:4] if p.level == "explained"],
+            "deepen": [f"You named it: {p.text} Now say why, how or how much (you said: \"{clip(p.evidence)}\")."
+                       for p in covered if p.level == "mentioned"],
+            "gaps": [f"{p.text} Study: {', '.join(p.sections)}."
+                     + (f" Closest you came: \"{clip(p.closest)}\" (not clear enough to count)." if p.closest else "")
+                     for p in missed],
+            "red_flags": [f"{f.text} (\"{clip(f.evidence)}\")" for f in flags],
+            "misconceptions": [f"You said: \"{clip(m.evidence)}\" In fact: {m.correction} (see {m.section})" for m in wrong],
+        }

@@ -1,0 +1,1 @@
+"""Practice sessions: the interview engine, self-assessment, progress and session reports."""

@@ -1,0 +1,297 @@
+"""Practice sessions: a small state machine, pose -> (answer | clarify)* -> probe* -> critique.
+
+All state lives in the store, written after every turn, so a restart resumes where it stopped
+and several processes can serve the same database. The bank, the grader and retrieval decide
+*what* the coach says; the chat model only rephrases probes, clarifications and the critique's
+opening, and its output is checked (see ``coach.phrasing``) or replaced by the template text.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from coach.grading.critique import Critique, build_critique
+from coach.errors import QueryError, SessionError
+from coach.settings import LEVELS, TOPICS
+from coach.text import sentences, stems, words
+
+if TYPE_CHECKING:  # pragma: no cover
+    from coach.search.embeddings import LocalEmbeddings
+    from coach.grading.grader import Grader
+    from coach.grading.results import GradeResult
+    from coach.content.guide import Guide
+    from coach.llm.phrasing import Phraser
+    from coach.content.questions import Question, QuestionBank
+    from coach.settings import SessionSettings
+    from coach.store.sessions import Store
+
+DONE_WORDS = {"done", "i'm done", "im done", "i am done", "finish", "finished", "end", "/done", "that's all",
+              "thats all", "critique", "grade me"}
+_QUESTION_START = re.compile(
+    r"^(what|how|is|are|do|does|can|could|should|would|will|which|who|where|when|may|am i|any)\b", re.I)
+NOT_SPECIFIED = "That isn't specified; make a reasonable assumption, say it out loud, and carry on."
+
+
+@dataclass
+class SessionView:
+    """What a UI needs to show a session: the question, the transcript and where it stands."""
+
+    session_id: str
+    question_id: str
+    topic: str
+    level: str
+    question: str
+    status: str
+    probes_left: int
+    transcript: list[tuple[str, str, str]]  # (role, kind, content)
+
+
+@dataclass
+class CoachReply:
+    """One coach turn. ``chunks`` streams text; the turn is stored when the stream is drained."""
+
+    kind: str  # probe | clarify-answer | critique | note
+    chunks: Iterator[str]
+    critique: Critique | None = None
+    done: bool = False
+    grade: "GradeResult | None" = None
+    used_fallback: list[bool] = field(default_factory=list)
+
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+
+def is_done(text: str) -> bool:
+    return text.strip().lower().strip(".! ") in DONE_WORDS
+
+
+def is_clarifying_question(text: str) -> bool:
+    """A short question about the problem (scale, constraints), not part of the answer."""
+    stripped = text.strip()
+    n = len(words(stripped))
+    return 0 < n <= 35 and (stripped.endswith("?") and (n <= 25 or _QUESTION_START.match(stripped) is not None))
+
+
+class PracticeEngine:
+    """Runs practice sessions for one store; safe to share between threads (state is in SQLite)."""
+
+    def __init__(self, bank: "QuestionBank", guide: "Guide", grader: "Grader", store: "Store",
+                 embeddings: "LocalEmbeddings", config: "SessionSettings",
+                 phraser_factory: Callable[[], "Phraser | None"] = lambda: None,
+                 rng: random.Random | None = None) -> None:
+        self.bank = bank
+        self.guide = guide
+        self.grader = grader
+        self.store = store
+        self.embeddings = embeddings
+        self.config = config
+        self._phraser_factory = phraser_factory
+        self._rng = rng or random.Random()
+
+    # ------------------------------------------------------------------ choosing a question
+    def choose_question(self, topic: str | None = None, level: str | None = None, weakest: bool = False,
+                        user: str = "local") -> "Question":
+        if topic is not None and topic not in TOPICS:
+            raise QueryError(f"unknown topic {topic!r}; choose one of {', '.join(TOPICS)}")
+        if level is not None and level not in LEVELS:
+            raise QueryError(f"unknown level {level!r}; choose one of {', '.join(LEVELS)}")
+        pool = [q for q in self.bank if (topic is None or q.topic == topic) and (level is None or q.level == level)]
+        if not pool:
+            raise QueryError(f"no question for topic={topic or 'any'} level={level or 'any'}")
+        recent = set(self.store.recent_question_ids(self.config.recent_window, user=user))
+        fresh = [q for q in pool if q.id not in recent] or pool
+        if weakest:
+            mastery = self.store.mastery(user=user)
+            dim = mastery.weakest_dimension()
+            if mastery.unpracticed_topics and topic is None:
+                fresh = [q for q in fresh if q.topic in mastery.unpracticed_topics] or fresh
+            if dim is not None:
+                weight = lambda q: sum(p.weight for p in q.rubric if p.dimension == dim)  # noqa: E731
+                top = max(weight(q) for q in fresh)
+                fresh = [q for q in fresh if weight(q) == top]
+        return self._rng.choice(sorted(fresh, key=lambda q: q.id))
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self, topic: str | None = None, level: str | None = None, weakest: bool = False,
+              user: str = "local", question_id: str | None = None) -> SessionView:
+        """Pose a bank question at once (no LLM involved) and open a stored session."""
+        question = self.bank.get(question_id) if question_id else self.choose_question(topic, level, weakest, user)
+        state = {"answers": [], "probed": [], "clarifications": 0}
+        sid = self.store.create_session("practice", question.id, question.topic, question.level, state=state, user=user)
+        self.store.add_turn(sid, "coach", "question", question.prompt)
+        return self.view(sid)
+
+    def view(self, session_id: str) -> SessionView:
+        row = self.store.get_session(session_id)
+        question = self.bank.get(row.question_id)
+        probes_left = max(0, self.config.max_probes - len(row.state.get("probed", [])))
+        return SessionView(
+            session_id=row.id, question_id=question.id, topic=question.topic, level=question.level,
+            question=question.prompt, status=row.status, probes_left=probes_left,
+            transcript=[(t.role, t.kind, t.content) for t in self.store.turns(session_id)],
+        )
+
+    def respond(self, session_id: str, text: str) -> CoachReply:
+        """Take the candidate's turn: an answer, a clarifying question, or "done"."""
+        row = self.store.get_session(session_id)
+        if row.status != "active":
+            raise SessionError(f"session {session_id} has ended; start a new one")
+        if not isinstance(text, str) or not text.strip():
+            raise QueryError("say something: an answer, a clarifying question, or 'done' for the critique")
+        if len(text) > self.config.max_answer_chars:
+            raise QueryError(f"that turn is {len(text):,} characters; the limit is {self.config.max_answer_chars:,}")
+        question = self.bank.get(row.question_id)
+        state = dict(row.state)
+        if is_done(text):
+            if not state.get("answers"):
+                return self._note(session_id, "Give at least one answer before asking for the critique.")
+            return self.finish(session_id)
+        if is_clarifying_question(text):
+            self.store.add_turn(session_id, "candidate", "clarify-question", text)
+            state["clarifications"] = state.get("clarifications", 0) + 1
+            self.store.update_state(session_id, state)
+            return self._clarify(session_id, question, text)
+        self.store.add_turn(session_id, "candidate", "answer", text)
+        state["answers"] = [*state.get("answers", []), text]
+        grade = self.grader.grade(question, "\n\n".join(state["answers"]))
+        self.store.save_grade(session_id, grade.as_json())
+        target = self._next_probe(question, grade, state.get("probed", []))
+        if target is None:
+            self.store.update_state(session_id, state)
+            return self.finish(session_id, grade=grade)
+        state["probed"] = [*state.get("probed", []), target.id]
+        self.store.update_state(session_id, state)
+        return self._probe(session_id, question, target, text, grade)
+
+    def finish(self, session_id: str, grade: "GradeResult | None" = None) -> CoachReply:
+        """Grade everything said so far and stream the critique (deterministic card first)."""
+        row = self.store.get_session(session_id)
+        question = self.bank.get(row.question_id)
+        answers = row.state.get("answers", [])
+        if grade is None:
+            grade = self.grader.grade(question, "\n\n".join(answers))
+            self.store.save_grade(session_id, grade.as_json())
+        critique = build_critique(question, grade, self.guide, self.bank)
+        if row.status == "active":
+            self.store.finish(session_id, grade.score, grade.band)
+        card = critique.markdown()
+        reply = CoachReply(kind="critique", chunks=iter(()), critique=critique, done=True, grade=grade)
+
+        def chunks() -> Iterator[str]:
+            yield card
+            phraser = self._phraser_factory()
+            if phraser is None:
+                return
+            fallback = _critique_summary(critique)
+            strengths = "; ".join(p.text for p in critique.covered[:2]) or "none yet"
+            gaps = "; ".join(p.text for p in critique.missed[:2]) or "none"
+            intro = phraser.stream("critique_intro", fallback, question=question.prompt, score=str(grade.score),
+                                   band=grade.band, strengths=strengths[:300], gaps=gaps[:300])
+            yield "\n\n**Coach's summary:** "
+            yield from intro
+            reply.used_fallback.append(phraser.last_fallback)
+
+        reply.chunks = self._recorded(session_id, "critique", chunks())
+        return reply
+
+    # ------------------------------------------------------------------ turns
+    def _note(self, session_id: str, text: str) -> CoachReply:
+        return CoachReply(kind="note", chunks=self._recorded(session_id, "note", iter([text])))
+
+    def _next_probe(self, question: "Question", grade: "GradeResult", probed: list[str]):
+        if len(probed) >= self.config.max_probes:
+            return None
+        missing = [question.point(p.id) for p in grade.points if not p.covered and p.id not in probed]
+        if not missing:
+            return None
+        order = {p.id: i for i, p in enumerate(question.rubric)}
+        return sorted(missing, key=lambda p: (-p.weight, order[p.id]))[0]
+
+    def _probe(self, session_id: str, question: "Question", point, last: str, grade: "GradeResult") -> CoachReply:
+        banned = _banned_phrases(question)
+        reply = CoachReply(kind="probe", chunks=iter(()), grade=grade)
+
+        def chunks() -> Iterator[str]:
+            phraser = self._phraser_factory()
+            if phraser is None:
+                yield point.probe
+                return
+            yield from phraser.stream("probe", point.probe, banned=banned, reference=question.prompt,
+                                      question=question.prompt, probe=point.probe,
+                                      candidate_excerpt=_excerpt(last))
+            reply.used_fallback.append(phraser.last_fallback)
+
+        reply.chunks = self._recorded(session_id, "probe", chunks(), meta={"point": point.id})
+        return reply
+
+    def _clarify(self, session_id: str, question: "Question", asked: str) -> CoachReply:
+        facts = self.context_facts(question, asked)
+        fallback = " ".join(facts) if facts else NOT_SPECIFIED
+        banned = [p.text for p in question.rubric]
+        reply = CoachReply(kind="clarify-answer", chunks=iter(()))
+
+        def chunks() -> Iterator[str]:
+            phraser = self._phraser_factory()
+            if phraser is None or not facts:
+                yield fallback
+                return
+            yield from phraser.stream("clarify", fallback, banned=banned, reference=" ".join(facts),
+                                      question=question.prompt, context_facts=" ".join(facts),
+                                      candidate_question=asked)
+            reply.used_fallback.append(phraser.last_fallback)
+
+        reply.chunks = self._recorded(session_id, "clarify-answer", chunks())
+        return reply
+
+    def context_facts(self, question: "Question", asked: str, limit: int = 2) -> list[str]:
+        """The context sentences that answer a clarifying question (empty when none is close)."""
+        facts = sentences(question.context)
+        if not facts:
+            return []
+        vecs = self.embeddings.encode(facts + [asked])
+        sims = vecs[:-1] @ vecs[-1]
+        asked_stems = set(stems(asked))
+        scored = []
+        for fact, sim in zip(facts, sims):
+            overlap = len(asked_stems & set(stems(fact))) / max(1, len(asked_stems))
+            scored.append((float(sim) + 0.3 * overlap, fact))
+        scored.sort(key=lambda t: -t[0])
+        return [f for s, f in scored[:limit] if s >= 0.35]
+
+    def _recorded(self, session_id: str, kind: str, chunks: Iterator[str],
+                  meta: dict[str, Any] | None = None) -> Iterator[str]:
+        """Pass chunks through and store the whole coach turn once the stream ends (or is dropped)."""
+        parts: list[str] = []
+        try:
+            for chunk in chunks:
+                parts.append(chunk)
+                yield chunk
+        finally:
+            if parts:
+                self.store.add_turn(session_id, "coach", kind, "".join(parts), meta=meta)
+
+
+def _excerpt(text: str, n: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[-n:]
+
+
+def _banned_phrases(question: "Question") -> list[str]:
+    """What must not appear in a probe: the rubric's own wording and its longer cue phrases."""
+    banned = [p.text for p in question.rubric]
+    banned += [c for p in question.rubric for c in p.cues if len(c.split()) >= 2]
+    return banned
+
+
+def _critique_summary(critique: Critique) -> str:
+    strengths = critique.covered[0].text.rstrip(".") if critique.covered else None
+    gap = critique.missed[0].text.rstrip(".") if critique.missed else None
+    parts = [f"You scored {critique.score}/100, {critique.band}."]
+    if strengths:
+        parts.append(f"Your strongest point: {strengths[0].lower() + strengths[1:]}.")
+    if gap:
+        parts.append(f"The most valuable thing to add next time: {gap[0].lower() + gap[1:]}.")
+    return " ".join(parts)

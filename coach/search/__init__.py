@@ -1,0 +1,1 @@
+"""Finding guide passages: embeddings, the Chroma store, hybrid retrieval and Ask answers."""

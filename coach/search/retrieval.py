@@ -1,0 +1,166 @@
+"""Hybrid retrieval over the guide: dense (Chroma) + BM25, fused by reciprocal rank.
+
+Dense search finds paraphrases; BM25 finds the exact terms people type (PSI, p99, SRM). Fusing
+ranks rather than scores avoids calibrating two unrelated scales. The BM25 index is built from
+the chunks already in Chroma, so both halves always see the same corpus.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from coach.errors import IndexMissingError, QueryError
+from coach.settings import TOPICS
+from coach.text import stems
+
+if TYPE_CHECKING:  # pragma: no cover
+    from coach.search.embeddings import LocalEmbeddings
+    from coach.settings import Settings
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved chunk; ``score`` is the fused RRF score, ``similarity`` the dense cosine."""
+
+    rank: int
+    score: float
+    topic: str
+    section_id: str
+    title: str
+    heading: str
+    source: str
+    text: str
+    similarity: float
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["score"] = round(self.score, 6)
+        data["similarity"] = round(self.similarity, 4)
+        return data
+
+
+def check_query(query: str, topic: str | None, max_chars: int) -> str:
+    """Validate user input before any work; raises QueryError with a one-line reason."""
+    if not isinstance(query, str) or not query.strip():
+        raise QueryError("the query is empty: type a question, e.g. coach retrieve \"how do I detect drift?\"")
+    if len(query) > max_chars:
+        raise QueryError(f"the query is {len(query):,} characters; the limit is {max_chars:,} (retrieval.max_query_chars)")
+    if topic is not None and topic not in TOPICS:
+        raise QueryError(f"unknown topic {topic!r}; choose one of {', '.join(TOPICS)}")
+    return query.strip()
+
+
+class HybridSearcher:
+    """Dense + BM25 search with reciprocal-rank fusion and an optional topic filter."""
+
+    def __init__(self, store: Any, embeddings: "LocalEmbeddings", settings: "Settings") -> None:
+        from rank_bm25 import BM25Okapi
+
+        self._collection = store._collection
+        self._embeddings = embeddings
+        self._cfg = settings.retrieval
+        import numpy as np
+
+        got = self._collection.get(include=["documents", "metadatas", "embeddings"])
+        if not got["ids"]:
+            raise IndexMissingError("the index is empty: run `coach ingest`")
+        self._ids: list[str] = got["ids"]
+        self._docs: list[str] = got["documents"]
+        self._metas: list[dict] = [m or {} for m in got["metadatas"]]
+        self._row = {chunk_id: i for i, chunk_id in enumerate(self._ids)}
+        self._matrix = np.asarray(got["embeddings"], dtype="float32")
+        self._bm25 = BM25Okapi([stems(d) for d in self._docs])
+        self._lock = threading.Lock()  # BM25 scoring and chromadb queries from many UI threads
+
+    @property
+    def size(self) -> int:
+        return len(self._ids)
+
+    def term_coverage(self, query: str, hits: list[Hit]) -> float:
+        """Largest share of the query's IDF weight found in one hit (a term the guide never uses
+        counts with the highest IDF). High for a terse query in the guide's vocabulary ("ndcg vs
+        mrr"), low for one that merely shares common words with it ("marathon training plan").
+        """
+        terms = set(stems(query))
+        if not terms:
+            return 0.0
+        idf = self._bm25.idf
+        top = max(idf.values(), default=1.0)
+        weight = {t: max(idf.get(t, top), 0.01) for t in terms}
+        total = sum(weight.values())
+        best = 0.0
+        for hit in hits:
+            present = set(stems(hit.text))
+            best = max(best, sum(w for t, w in weight.items() if t in present) / total)
+        return best
+
+    def _dense(self, vector: Any, n: int, topic: str | None) -> list[tuple[int, float]]:
+        res = self._collection.query(
+            query_embeddings=[vector.tolist()], n_results=min(n, len(self._ids)),
+            where={"topic": topic} if topic else None, include=["distances"],
+        )
+        return [(self._row[i], 1.0 - d) for i, d in zip(res["ids"][0], res["distances"][0]) if i in self._row]
+
+    def _lexical(self, query: str, n: int, topic: str | None) -> list[tuple[int, float]]:
+        tokens = stems(query)
+        if not tokens:
+            return []
+        import numpy as np
+
+        scores = self._bm25.get_scores(tokens)
+        hits: list[tuple[int, float]] = []
+        for i in np.argsort(-scores, kind="stable"):
+            if scores[i] <= 0 or len(hits) >= n:
+                break
+            if topic is None or self._metas[i].get("topic") == topic:
+                hits.append((int(i), float(scores[i])))
+        return hits
+
+    def search(self, query: str, k: int = 5, topic: str | None = None) -> list[Hit]:
+        query = check_query(query, topic, self._cfg.max_query_chars)
+        if k < 1:
+            raise QueryError(f"k must be at least 1 (got {k})")
+        n = max(self._cfg.candidates, k)
+        vector = self._embeddings.encode([query])[0]
+        with self._lock:
+            dense = self._dense(vector, n, topic)
+            lexical = self._lexical(query, n, topic)
+        fused: dict[int, float] = {}
+        for ranked in (dense, lexical):
+            for rank, (row, _score) in enumerate(ranked, start=1):
+                fused[row] = fused.get(row, 0.0) + 1.0 / (self._cfg.rrf_k + rank)
+        best = sorted(fused, key=lambda r: (-fused[r], r))[:k]
+        hits = []
+        for rank, row in enumerate(best, start=1):
+            meta = self._metas[row]
+            hits.append(
+                Hit(
+                    rank=rank, score=fused[row], topic=meta.get("topic", ""), section_id=meta.get("section_id", ""),
+                    title=meta.get("title", ""), heading=meta.get("heading", ""), source=meta.get("source", ""),
+                    text=self._docs[row], similarity=float(self._matrix[row] @ vector),
+                )
+            )
+        return hits
+
+
+class GuideRetriever(BaseRetriever):
+    """The hybrid search as a LangChain retriever (documents carry the hit fields as metadata)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    searcher: Any
+    k: int = 5
+    topic: str | None = None
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        return [
+            Document(page_content=h.text, metadata={k: v for k, v in h.as_json().items() if k != "text"})
+            for h in self.searcher.search(query, k=self.k, topic=self.topic)
+        ]

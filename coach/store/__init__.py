@@ -1,0 +1,1 @@
+"""Persistence: the SQLite schema and its migrations apart from the queries on sessions and turns."""

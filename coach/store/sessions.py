@@ -1,0 +1,383 @@
+"""SQLite persistence for practice sessions, their turns, grades and self-ratings.
+
+One file (``settings.store_path``), opened in WAL mode with foreign keys on. Every write is its
+own committed transaction, so a crash loses nothing that was already said. One connection is
+shared by every thread (the Gradio app calls in from many) and a lock serialises its use; writes
+take SQLite's write lock up front (``BEGIN IMMEDIATE``), so two processes on one file stay
+consistent too.
+
+The schema and its migrations live in :mod:`coach.store.schema`; row types and value checks in
+:mod:`coach.store.rows`.
+
+JSON values (engine state, turn meta, grader results) are stored as TEXT via ``json.dumps``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from coach.errors import QueryError, SessionError, StoreError
+from coach.settings import TOPICS
+from coach.store.rows import (
+    Mastery, SessionRow, TurnRow, _dimension_score, _dumps, _mapping, _no_session, _one_of, _score,
+    _session_row, _text, _turn_row,
+)
+from coach.store.schema import (
+    DIMENSION_ID, DEFAULT_USER, DIMENSION_WINDOW, RATING_LEVELS, ROLES, SESSION_KINDS, TOPIC_WINDOW, TURN_KINDS,
+    migrate,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from coach.settings import Settings
+
+__all__ = ["DIMENSION_WINDOW", "Mastery", "SessionRow", "Store", "TOPIC_WINDOW", "TurnRow"]
+
+# The store
+
+
+class Store:
+    """Sessions, turns, grades and self-ratings in one SQLite file; safe to share across threads."""
+
+    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        self._clock = clock
+        self._lock = threading.RLock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{self.path.parent}: cannot create the folder for the session database: "
+                             f"{exc.strerror or exc}") from None
+        self._conn: sqlite3.Connection | None = self._connect()
+        try:
+            self._migrate()
+        except BaseException:
+            self._conn.close()
+            self._conn = None
+            raise
+
+    @classmethod
+    def from_settings(cls, settings: "Settings") -> "Store":
+        return cls(settings.store_path)
+
+    # -- connection ---------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None,
+                                   check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot open the session database: {exc}") from None
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StoreError(f"{self.path}: not a usable session database ({exc}); "
+                             "move it aside or set store.path to another file") from None
+        return conn
+
+    def _migrate(self) -> None:
+        with self._write("migrating the schema") as db:
+            migrate(db, self.path, self._clock())
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"{self.path}: the session store is closed")
+        return self._conn
+
+    def _fail(self, what: str, exc: sqlite3.Error) -> StoreError:
+        hint = ""
+        if "locked" in str(exc) or "busy" in str(exc):
+            hint = "; another coach process is holding the database, try again"
+        return StoreError(f"{self.path}: {what} failed: {exc}{hint}")
+
+    @contextmanager
+    def _write(self, what: str) -> Iterator[sqlite3.Connection]:
+        """One committed transaction holding SQLite's write lock from the start."""
+        with self._lock:
+            db = self._db()
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._fail(what, exc) from None
+            try:
+                yield db
+            except BaseException as exc:
+                try:
+                    db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                if isinstance(exc, sqlite3.Error):
+                    raise self._fail(what, exc) from exc
+                raise
+            try:
+                db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                try:
+                    db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                raise self._fail(what, exc) from None
+
+    @contextmanager
+    def _read(self, what: str) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for several SELECTs."""
+        with self._lock:
+            db = self._db()
+            try:
+                db.execute("BEGIN")
+                yield db
+            except sqlite3.Error as exc:
+                raise self._fail(what, exc) from exc
+            finally:
+                if db.in_transaction:
+                    db.execute("COMMIT")
+
+    @staticmethod
+    def _require(db: sqlite3.Connection, session_id: str) -> sqlite3.Row:
+        row = db.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise _no_session(session_id)
+        return row
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def create_session(self, kind: str, question_id: str, topic: str, level: str,
+                       state: dict[str, Any] | None = None, user: str = DEFAULT_USER) -> str:
+        _one_of(kind, SESSION_KINDS, "session kind")
+        for value, what in ((question_id, "question_id"), (topic, "topic"), (level, "level"), (user, "user")):
+            _text(value, what)
+        state_json = _dumps(_mapping(state, "session state"), "session state")
+        session_id = uuid.uuid4().hex
+        with self._write("creating a session") as db:
+            db.execute(
+                "INSERT INTO sessions (id, user, kind, question_id, topic, level, status, started_at, state)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?)",
+                (session_id, user, kind, question_id, topic, level, self._clock(), state_json),
+            )
+        return session_id
+
+    def update_state(self, session_id: str, state: dict[str, Any]) -> None:
+        state_json = _dumps(_mapping(state, "session state"), f"state of session {session_id}")
+        with self._write("saving session state") as db:
+            if db.execute("UPDATE sessions SET state = ? WHERE id = ?", (state_json, session_id)).rowcount == 0:
+                raise _no_session(session_id)
+
+    def add_turn(self, session_id: str, role: str, kind: str, content: str,
+                 meta: dict[str, Any] | None = None) -> TurnRow:
+        _one_of(role, ROLES, "turn role")
+        _one_of(kind, TURN_KINDS, "turn kind")
+        if not isinstance(content, str):
+            raise StoreError(f"turn content must be a string, got {type(content).__name__}")
+        meta_json = _dumps(_mapping(meta, "turn meta"), f"meta of a turn in session {session_id}")
+        with self._write("saving a turn") as db:
+            self._require(db, session_id)
+            index = db.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM turns WHERE session_id = ?",
+                               (session_id,)).fetchone()[0]
+            created_at = self._clock()
+            db.execute(
+                "INSERT INTO turns (session_id, idx, role, kind, content, created_at, meta)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (session_id, index, role, kind, content, created_at, meta_json),
+            )
+        return TurnRow(session_id=session_id, index=index, role=role, kind=kind, content=content,
+                       created_at=created_at, meta=json.loads(meta_json))
+
+    def save_grade(self, session_id: str, result: dict[str, Any]) -> None:
+        """Keep this grade (every one is kept); the latest saved is the session's current grade."""
+        result = _mapping(result, "grade result")
+        if not result:
+            raise StoreError(f"grade for session {session_id} is empty")
+        score = result.get("score")
+        if score is not None:
+            _score(score, f"grade score for session {session_id}")
+        band = result.get("band")
+        if band is not None and not isinstance(band, str):
+            raise StoreError(f"grade band for session {session_id} must be a string, got {band!r}")
+        dims = result.get("dimensions", {})
+        if not isinstance(dims, dict):
+            raise StoreError(f"grade dimensions for session {session_id} must be a dict, got {type(dims).__name__}")
+        result_json = _dumps(result, f"grade for session {session_id}")
+        with self._write("saving a grade") as db:
+            self._require(db, session_id)
+            turn_index = db.execute("SELECT MAX(idx) FROM turns WHERE session_id = ?", (session_id,)).fetchone()[0]
+            db.execute(
+                "INSERT INTO grades (session_id, turn_index, score, band, result, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, turn_index, score, band, result_json, self._clock()),
+            )
+
+    def save_self_ratings(self, session_id: str, ratings: dict[str, int]) -> None:
+        """Record the candidate's own rating per dimension: 1 weak, 2 ok, 3 strong, 4 staff.
+
+        Dimensions already rated in this session are overwritten; others are kept.
+        """
+        if not isinstance(ratings, dict) or not ratings:
+            raise QueryError("self-ratings: give at least one dimension with a rating from 1 (weak) to 4 (staff)")
+        for dimension, rating in ratings.items():
+            if not isinstance(dimension, str) or not DIMENSION_ID.match(dimension):
+                raise QueryError(f"self-ratings: {dimension!r} is not a dimension id "
+                                 "(lower-case letters, digits, '-' or '_', e.g. 'framing')")
+            if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 4:
+                raise QueryError(f"self-ratings: dimension {dimension!r}: rating {rating!r} must be an integer "
+                                 f"from 1 to 4 ({', '.join(f'{i} {n}' for i, n in enumerate(RATING_LEVELS, 1))})")
+        with self._write("saving self-ratings") as db:
+            self._require(db, session_id)
+            now = self._clock()
+            db.executemany(
+                "INSERT INTO self_ratings (session_id, dimension, rating, rated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (session_id, dimension) DO UPDATE SET rating = excluded.rating,"
+                " rated_at = excluded.rated_at",
+                [(session_id, d, r, now) for d, r in ratings.items()],
+            )
+
+    def finish(self, session_id: str, score: int, band: str, status: str = "done") -> None:
+        """Close an active session with its final score; a session can be finished only once."""
+        _score(score, f"final score for session {session_id}")
+        _text(band, "band")
+        if status not in ("done", "abandoned"):
+            raise StoreError(f"finish status {status!r} is not one of: done, abandoned")
+        with self._write("finishing a session") as db:
+            row = self._require(db, session_id)
+            if row["status"] != "active":
+                raise SessionError(f"session {session_id} is already {row['status']}; start a new one")
+            db.execute("UPDATE sessions SET status = ?, ended_at = ?, score = ?, band = ? WHERE id = ?",
+                       (status, self._clock(), score, band, session_id))
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def get_session(self, session_id: str) -> SessionRow:
+        with self._read("reading a session") as db:
+            return _session_row(self._require(db, session_id))
+
+    def turns(self, session_id: str) -> list[TurnRow]:
+        with self._read("reading turns") as db:
+            self._require(db, session_id)
+            rows = db.execute("SELECT * FROM turns WHERE session_id = ? ORDER BY idx", (session_id,)).fetchall()
+        return [_turn_row(r) for r in rows]
+
+    def latest_grade(self, session_id: str) -> dict[str, Any] | None:
+        with self._read("reading a grade") as db:
+            self._require(db, session_id)
+            row = db.execute("SELECT result FROM grades WHERE session_id = ? ORDER BY id DESC LIMIT 1",
+                             (session_id,)).fetchone()
+        return None if row is None else json.loads(row["result"])
+
+    def self_ratings(self, session_id: str) -> dict[str, int]:
+        with self._read("reading self-ratings") as db:
+            self._require(db, session_id)
+            rows = db.execute("SELECT dimension, rating FROM self_ratings WHERE session_id = ? ORDER BY rowid",
+                              (session_id,)).fetchall()
+        return {r["dimension"]: r["rating"] for r in rows}
+
+    def _sessions(self, where: str, params: tuple[Any, ...], user: str | None, limit: int | None,
+                  what: str) -> list[SessionRow]:
+        clauses = [where] if where else []
+        if user is not None:
+            clauses.append("user = ?")
+            params = (*params, user)
+        sql = "SELECT * FROM sessions"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY started_at DESC, rowid DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = (*params, limit)
+        with self._read(what) as db:
+            rows = db.execute(sql, params).fetchall()
+        return [_session_row(r) for r in rows]
+
+    def list_sessions(self, limit: int = 50, user: str | None = None) -> list[SessionRow]:
+        """Newest first."""
+        if limit <= 0:
+            return []
+        return self._sessions("", (), user, limit, "listing sessions")
+
+    def active_sessions(self, user: str | None = None) -> list[SessionRow]:
+        """Sessions still in progress, newest first."""
+        return self._sessions("status = 'active'", (), user, None, "listing active sessions")
+
+    def recent_question_ids(self, n: int, user: str | None = None) -> list[str]:
+        """Question ids of the ``n`` most recently started sessions (any status), newest first, once each."""
+        if n <= 0:
+            return []
+        sql = "SELECT question_id FROM sessions"
+        params: tuple[Any, ...] = ()
+        if user is not None:
+            sql += " WHERE user = ?"
+            params = (user,)
+        sql += " ORDER BY started_at DESC, rowid DESC LIMIT ?"
+        with self._read("reading recent questions") as db:
+            rows = db.execute(sql, (*params, n)).fetchall()
+        return list(dict.fromkeys(r["question_id"] for r in rows))
+
+    def mastery(self, user: str | None = None) -> Mastery:
+        """Per-topic and per-dimension mastery from finished (status ``done``) sessions."""
+        sql = ("SELECT s.*, (SELECT g.result FROM grades g WHERE g.session_id = s.id ORDER BY g.id DESC LIMIT 1)"
+               " AS grade FROM sessions s WHERE s.status = 'done'")
+        params: tuple[Any, ...] = ()
+        if user is not None:
+            sql += " AND s.user = ?"
+            params = (user,)
+        sql += " ORDER BY s.ended_at, s.rowid"
+        with self._read("computing mastery") as db:
+            rows = db.execute(sql, params).fetchall()
+
+        history: list[dict[str, Any]] = []
+        topic_scores: dict[str, list[int]] = {}
+        dim_scores: dict[str, list[float]] = {}
+        for row in rows:
+            grade = json.loads(row["grade"]) if row["grade"] is not None else None
+            dims: dict[str, int | float] = {}
+            raw_dims = (grade or {}).get("dimensions") or {}
+            if isinstance(raw_dims, dict):
+                for dim, value in raw_dims.items():
+                    got = _dimension_score(value)
+                    if got is not None:
+                        dims[dim] = got
+            history.append({
+                "session_id": row["id"], "ended_at": row["ended_at"], "topic": row["topic"],
+                "question_id": row["question_id"], "kind": row["kind"], "score": row["score"],
+                "band": row["band"], "dimensions": dims,
+            })
+            topic_scores.setdefault(row["topic"], []).append(row["score"])
+            for dim, got in dims.items():
+                dim_scores.setdefault(dim, []).append(got)
+
+        def window_mean(values: list[float], n: int) -> float:
+            latest = values[-n:]
+            return sum(latest) / len(latest)
+
+        return Mastery(
+            by_topic={t: window_mean(v, TOPIC_WINDOW) for t, v in topic_scores.items()},
+            by_dimension={d: window_mean(v, DIMENSION_WINDOW) for d, v in dim_scores.items()},
+            history=history,
+            topic_counts={t: len(v) for t, v in topic_scores.items()},
+            dimension_counts={d: len(v) for d, v in dim_scores.items()},
+            unpracticed_topics=[t for t in TOPICS if t not in topic_scores],
+        )

@@ -1,0 +1,58 @@
+"""The web app (Gradio): a thin edge over ``Coach``; every tab only calls the services.
+
+``build_app(coach)`` returns the Blocks (tests launch it themselves); ``serve(coach)`` launches it
+with the server settings: host, port, optional login, and one queue whose concurrency limit caps
+the model calls running at once across all users. Each browser session keeps its own session id
+in ``gr.State``, so two people never see each other's chat.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import gradio as gr
+
+from coach.ui.common import ReportFiles
+from coach.ui.ask_tab import build_ask_tab
+from coach.ui.assess_tab import build_assess_tab
+from coach.ui.guide_tab import build_guide_tab
+from coach.ui.practice_tab import build_practice_tab
+from coach.ui.progress_tab import build_progress_tab
+
+if TYPE_CHECKING:  # pragma: no cover
+    from coach.core import Coach
+
+TITLE = "AI / ML system design interview coach"
+
+
+def build_app(coach: "Coach") -> gr.Blocks:
+    """All five tabs over one Coach; the queue is configured here so tests and `serve` share it."""
+    settings = coach.settings
+    reports = ReportFiles()
+    _ = coach.guide, coach.bank  # fail early (KnowledgeError) rather than on the first click
+    with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as app:
+        gr.Markdown(f"## {TITLE}\n"
+                    f"Offline practice for ML system design interviews · chat model: `{settings.llm.mode}`")
+        with gr.Tabs(elem_id="tabs") as tabs:
+            with gr.Tab("Practice", id="practice", elem_id="tab-practice"):
+                practice = build_practice_tab(coach, reports)
+            with gr.Tab("Ask the guide", id="ask", elem_id="tab-ask"):
+                build_ask_tab(coach)
+            with gr.Tab("Self-assess", id="assess", elem_id="tab-assess"):
+                build_assess_tab(coach)
+            with gr.Tab("Progress", id="progress", elem_id="tab-progress") as progress_tab:
+                refresh, refresh_outputs = build_progress_tab(coach, reports, practice, tabs)
+            with gr.Tab("Guide", id="guide", elem_id="tab-guide"):
+                build_guide_tab(coach)
+        progress_tab.select(refresh, None, refresh_outputs, api_visibility="undocumented")
+    app.queue(default_concurrency_limit=settings.server.concurrency_limit)
+    return app
+
+
+def serve(coach: "Coach", host: str | None = None, port: int | None = None) -> None:
+    """Launch the app and block; host/port default to ``settings.server``; login when both are set."""
+    server = coach.settings.server
+    auth = (server.username, server.password) if server.username and server.password else None
+    app = build_app(coach)
+    app.launch(server_name=host or server.host, server_port=port or server.port, auth=auth,
+               auth_message="Log in to the interview coach." if auth else None, footer_links=["api", "settings"])

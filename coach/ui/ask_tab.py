@@ -1,0 +1,63 @@
+"""The "Ask the guide" tab: a question answered from the guide with numbered citations."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+import gradio as gr
+
+from coach.ui.common import TOPIC_CHOICES, check_input, guarded, none_if_any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from coach.core import Coach
+    from coach.search.ask import AskResult
+
+EXCERPT_CHARS = 320
+
+
+def _excerpt(text: str, n: int = EXCERPT_CHARS) -> str:
+    flat = " ".join(text.split())
+    return html.escape(flat if len(flat) <= n else flat[:n].rsplit(" ", 1)[0] + " …")
+
+
+def answer_markdown(result: "AskResult") -> str:
+    """The answer with its [n] citations, then the sources in a collapsible block."""
+    if not result.covered:
+        out = ["**Not covered by the guide.** Nothing in the guide is close enough to answer this, "
+               "so the coach will not guess."]
+        if result.nearest:
+            out += ["", "Nearest sections:"] + [f"- {label}" for label in result.nearest]
+        return "\n".join(out)
+    out = [result.answer, "", f"<details><summary>Sources ({len(result.citations)})</summary>", ""]
+    for c in result.citations:
+        sub = c.heading[len(c.title) + 3:] if c.heading.startswith(c.title + " > ") else c.heading
+        heading = f" — {html.escape(sub)}" if sub and sub != c.title else ""
+        out += [f"**[{c.n}] {html.escape(c.title)}**{heading}  ",
+                f"`knowledge/{c.source}` · `{c.section_id}`", "", f"> {_excerpt(c.text)}", ""]
+    out.append("</details>")
+    return "\n".join(out)
+
+
+def build_ask_tab(coach: "Coach") -> None:
+    gr.Markdown("Ask anything about ML system design. Answers come only from the guide, with numbered "
+                "citations; when the guide does not cover a question, the coach says so.")
+    with gr.Row():
+        topic = gr.Dropdown(TOPIC_CHOICES, value="any", label="Only this topic", elem_id="ask-topic", scale=1)
+    chat = gr.Chatbot(label="Ask the guide", elem_id="ask-chat", height=560, feedback_options=None,
+                      group_consecutive_messages=False)
+    with gr.Row():
+        question = gr.Textbox(label="Question", elem_id="ask-input", scale=5,
+                              placeholder="e.g. How do I detect concept drift when labels arrive late?")
+        send = gr.Button("Ask", variant="primary", elem_id="ask-send", scale=1)
+
+    @guarded
+    def on_ask(text: str, topic_value: str, history: list[dict[str, Any]] | None):
+        text = check_input(coach, text, "question")
+        result = coach.ask(text, topic=none_if_any(topic_value))
+        history = list(history or [])
+        history += [{"role": "user", "content": text}, {"role": "assistant", "content": answer_markdown(result)}]
+        return history, ""
+
+    send.click(on_ask, [question, topic, chat], [chat, question], api_name="ask")
+    question.submit(on_ask, [question, topic, chat], [chat, question], api_visibility="undocumented")

@@ -1,0 +1,237 @@
+"""Practice sessions end to end: fake model for the logic, the real embedded model once."""
+
+import re
+
+import pytest
+
+from coach.core import Coach
+from coach.errors import QueryError, SessionError
+from coach.practice.engine import is_clarifying_question, is_done
+from coach.settings import load_settings
+from tests.conftest import ROOT, write_config
+
+
+@pytest.fixture
+def coach(tmp_path, real_coach):
+    """A fresh store per test, sharing the real guide index and embeddings of the session."""
+    cfg = write_config(tmp_path, ROOT / "knowledge", llm={"mode": "fake"},
+                       vector_store={"path": str(real_coach.settings.chroma_path)})
+    c = Coach(load_settings(cfg, env={}))
+    c.__dict__["embeddings"] = real_coach.embeddings
+    c.__dict__["guide"] = real_coach.guide
+    c.__dict__["bank"] = real_coach.bank
+    c.__dict__["grader"] = real_coach.grader
+    return c
+
+
+FRAUD_PARTIAL = ("I'd use a gradient boosted tree over velocity features such as how many cards one device used in "
+                 "the last ten minutes, because fraud rings reuse devices and the data is tabular. Since only about "
+                 "0.1% of payments are fraud I'd compare models on PR-AUC and recall at a fixed false positive rate "
+                 "instead of accuracy.")
+
+
+def test_classify_turns():
+    assert is_done("done") and is_done("I'm done.") and not is_done("done with features, next is serving")
+    assert is_clarifying_question("How many transactions per second do we need to handle?")
+    assert is_clarifying_question("What is the latency budget?")
+    assert not is_clarifying_question(FRAUD_PARTIAL)
+
+
+def test_first_question_needs_no_llm(coach):
+    view = coach.engine.start(topic="architectures", level="senior")
+    assert view.question and view.topic == "architectures" and view.level == "senior"
+    assert view.transcript == [("coach", "question", view.question)]
+    assert coach.chat_model.calls == []
+
+
+def test_full_session_probes_target_missing_points_in_order(coach):
+    view = coach.engine.start(question_id="arch-q01")
+    question = coach.bank.get("arch-q01")
+    fake = coach.chat_model
+    fake.enqueue("Could you walk me through which mistakes hurt the business here, and whether they hurt equally?")
+    reply = coach.engine.respond(view.session_id, FRAUD_PARTIAL)
+    assert reply.kind == "probe"
+    text = reply.text()
+    grade = reply.grade
+    missing = sorted((p for p in grade.points if not p.covered),
+                     key=lambda p: (-p.weight, [r.id for r in question.rubric].index(p.id)))
+    target = question.point(missing[0].id)
+    # the model was asked to phrase exactly the probe of the highest-weight missing point
+    sent = " ".join(m.content for m in fake.calls[-1])
+    assert target.probe.split()[0] in sent and "Follow-up to ask" in sent
+    # nothing of the rubric leaks: neither point texts nor multi-word cues
+    for p in question.rubric:
+        assert p.text.lower() not in text.lower()
+    assert text.startswith("Could you") or text == target.probe
+
+    # a clarifying question is answered from the context, without moving the interview on
+    clar = coach.engine.respond(view.session_id, "How many transactions per second do we see at peak?")
+    assert clar.kind == "clarify-answer"
+    assert "30K" in clar.text() or "10K" in clar.text()
+
+    probed = [target.id]
+    for _ in range(coach.settings.session.max_probes - 1):
+        reply = coach.engine.respond(view.session_id, "I would also log everything and retrain regularly.")
+        if reply.kind != "probe":
+            break
+        reply.text()
+        probed.append(coach.store.get_session(view.session_id).state["probed"][-1])
+    state = coach.store.get_session(view.session_id).state
+    assert state["probed"] == probed and len(set(probed)) == len(probed)
+    # each probe went to the highest-weight point still missing at that time
+    weights = [question.point(p).weight for p in probed]
+    assert weights == sorted(weights, reverse=True)
+
+    final = coach.engine.respond(view.session_id, "done")
+    body = final.text()
+    assert final.kind == "critique" and final.done
+    crit = final.critique
+    assert crit.missed, "the partial answer misses points"
+    for point in crit.missed:
+        assert point.citations, point.id
+        assert point.text in body
+        assert any(f"knowledge/{c.source}" in body for c in point.citations)
+    for point in crit.covered:
+        assert point.evidence and " ".join(point.evidence.split())[:40] in " ".join(body.split())
+    assert "Model answer" in body and "Practise next" in body
+    assert coach.store.get_session(view.session_id).status == "done"
+    with pytest.raises(SessionError, match="has ended"):
+        coach.engine.respond(view.session_id, "one more thing")
+
+
+def test_probes_run_out_then_critique(coach):
+    coach.settings.session.max_probes = 1
+    view = coach.engine.start(question_id="arch-q01")
+    assert coach.engine.respond(view.session_id, FRAUD_PARTIAL).kind == "probe"
+    last = coach.engine.respond(view.session_id, "We would retrain the model every week on fresh data.")
+    assert last.kind == "critique" and last.done
+
+
+def test_leaky_model_output_is_replaced(coach):
+    view = coach.engine.start(question_id="arch-q01")
+    question = coach.bank.get("arch-q01")
+    leak = " ".join(p.text for p in question.rubric[:2])
+    coach.chat_model.enqueue(leak)
+    reply = coach.engine.respond(view.session_id, FRAUD_PARTIAL)
+    text = reply.text()
+    assert reply.used_fallback == [True]
+    assert text in {p.probe for p in question.rubric}
+
+
+def test_backend_failure_falls_back(coach):
+    coach.chat_model.fail_with = ConnectionError("backend down")
+    view = coach.engine.start(question_id="arch-q01")
+    reply = coach.engine.respond(view.session_id, FRAUD_PARTIAL)
+    assert reply.text() in {p.probe for p in coach.bank.get("arch-q01").rubric}
+
+
+def test_backend_timeout_falls_back(coach):
+    coach.settings.llm.timeout_s = 0.3
+    coach.chat_model.delay_s = 2.0
+    coach.chat_model.enqueue("Too late to matter?")
+    view = coach.engine.start(question_id="arch-q01")
+    reply = coach.engine.respond(view.session_id, FRAUD_PARTIAL)
+    assert reply.text() in {p.probe for p in coach.bank.get("arch-q01").rubric}
+
+
+def test_restart_mid_session_resumes(coach, tmp_path):
+    view = coach.engine.start(question_id="arch-q01")
+    coach.engine.respond(view.session_id, FRAUD_PARTIAL).text()
+    # a new process: new Coach, same files
+    again = Coach(coach.settings)
+    for name in ("embeddings", "guide", "bank", "grader"):
+        again.__dict__[name] = coach.__dict__[name]
+    resumed = again.engine.view(view.session_id)
+    assert [k for _, k, _ in resumed.transcript] == ["question", "answer", "probe"]
+    assert resumed.probes_left == coach.settings.session.max_probes - 1
+    final = again.engine.respond(view.session_id, "done")
+    final.text()
+    assert final.critique.score == again.store.get_session(view.session_id).score
+    report = again.report(view.session_id)
+    assert "## Transcript" in report and FRAUD_PARTIAL[:40] in report and "## Citations" in report
+
+
+def test_done_before_any_answer_is_a_note(coach):
+    view = coach.engine.start(question_id="arch-q01")
+    reply = coach.engine.respond(view.session_id, "done")
+    assert reply.kind == "note" and "at least one answer" in reply.text()
+
+
+def test_bad_input(coach):
+    view = coach.engine.start(question_id="arch-q01")
+    with pytest.raises(QueryError, match="say something"):
+        coach.engine.respond(view.session_id, "   ")
+    with pytest.raises(QueryError, match="limit"):
+        coach.engine.respond(view.session_id, "x" * 20_000)
+    with pytest.raises(SessionError, match="no session"):
+        coach.engine.respond("nope", "hello")
+    with pytest.raises(QueryError, match="unknown topic"):
+        coach.engine.start(topic="cooking")
+
+
+def test_weakest_picks_from_weakest_dimension_and_avoids_repeats(coach):
+    first = coach.engine.start(question_id="lc-q01")
+    coach.engine.respond(first.session_id, "I would build a model and check accuracy on a test set. done").text()
+    coach.engine.finish(first.session_id).text() if coach.store.get_session(first.session_id).status == "active" else None
+    picked = {coach.engine.choose_question(weakest=True).id for _ in range(10)}
+    assert "lc-q01" not in picked
+
+
+def test_self_assessment_compares_levels(coach):
+    answer = FRAUD_PARTIAL
+    result = coach.assess("arch-q01", answer, {"metrics": 4, "serving": 4, "framing": 1})
+    rows = {r.dimension: r for r in result.rows}
+    assert rows["metrics"].coach_level >= 3 and rows["serving"].coach_level == 1
+    assert rows["serving"].gap == 3 and any(e.startswith("missed:") for e in rows["serving"].evidence)
+    assert coach.store.self_ratings(result.session_id) == {"metrics": 4, "serving": 4, "framing": 1}
+    assert "Self vs coach" in result.markdown()
+    with pytest.raises(QueryError, match="unknown dimension"):
+        coach.assess("arch-q01", answer, {"charisma": 3})
+    with pytest.raises(QueryError, match="1 \\(weak\\) to 4"):
+        coach.assess("arch-q01", answer, {"metrics": 9})
+
+
+def test_ask_cites_and_declines(coach):
+    result = coach.ask("what PSI value usually means a feature has shifted significantly?")
+    assert result.covered and result.citations and result.grounded
+    assert re.search(r"\[\d\]", result.answer)
+    assert any(c.section_id == "mon-drift-statistics" for c in result.citations)
+    out = coach.ask("what is the best way to cook risotto with mushrooms?")
+    assert not out.covered and not out.citations and "does not cover" in out.answer and out.nearest
+
+
+def test_ask_drops_unsupported_model_sentences(coach):
+    coach.chat_model.enqueue("PSI above 0.25 usually signals a significant shift that deserves investigation [1]. "
+                             "The Eiffel Tower is repainted by teams of climbers who love the view [2].")
+    result = coach.ask("what PSI value usually means a feature has shifted significantly?")
+    assert result.used_model and "0.25" in result.answer
+    assert "Eiffel" not in result.answer
+
+
+def test_support_check_keeps_paraphrase_and_drops_invention(coach):
+    answerer = coach.answerer
+    units = [(1, "Customary PSI bands: below 0.1 nothing meaningful; above 0.2 (or 0.25) a significant shift."),
+             (2, "Chi-square works for categorical features when each cell expects about five counts.")]
+    vecs = coach.embeddings.encode([u for _, u in units])
+    kept, dropped = answerer._supported(
+        "A PSI above 0.25 is usually read as a significant shift. Categorical features suit chi-square when cells "
+        "expect five or more counts. Bananas ripen faster when stored next to apples in a paper bag.", units, vecs)
+    assert len(kept) == 2 and kept[0].endswith("[1]") and kept[1].endswith("[2]")
+    assert dropped == ["Bananas ripen faster when stored next to apples in a paper bag."]
+
+
+@pytest.mark.llm
+def test_full_session_with_real_embedded_model(coach):
+    coach.settings.llm.mode = "smollm2"
+    coach.settings.llm.max_tokens = 60
+    coach.__dict__.pop("chat_model", None)
+    coach.settings.session.max_probes = 1
+    view = coach.engine.start(question_id="arch-q01")
+    question = coach.bank.get("arch-q01")
+    probe = coach.engine.respond(view.session_id, FRAUD_PARTIAL)
+    text = probe.text()
+    assert probe.kind == "probe" and 10 < len(text) <= 300
+    assert not any(p.text.lower() in text.lower() for p in question.rubric)
+    final = coach.engine.respond(view.session_id, "We would monitor drift and roll out in shadow mode first.")
+    body = final.text()
+    assert final.kind == "critique" and "Coach's summary" in body and len(body) > 500
