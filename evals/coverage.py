@@ -46,6 +46,7 @@ class CoverageResult:
     min_questions: int
     syllabus_source: str
     problems: list[str] = field(default_factory=list)   # everything that fails, one line each
+    cases: list[dict[str, Any]] = field(default_factory=list)  # the case list: case, sources, sections, questions
     warnings: list[str] = field(default_factory=list)   # inconsistencies that do not fail
 
     def topic_passed(self, topic: str) -> bool:
@@ -166,4 +167,13 @@ def run_coverage(knowledge_dir: Path, thresholds: dict[str, Any]) -> CoverageRes
         if t.questions < result.min_questions:
             result.problems.append(f"{topic}: {t.questions} questions, below the minimum of {result.min_questions}")
         result.topics[topic] = t
+    for case in coverage.get("cases") or []:
+        for sid in case.get("sections") or []:
+            if sid not in guide.sections:
+                result.problems.append(f"coverage.yaml cases: {case['case']}: section {sid!r} does not exist")
+        for qid in case.get("questions") or []:
+            if qid not in bank.questions:
+                result.problems.append(f"coverage.yaml cases: {case['case']}: question {qid!r} does not exist")
+        result.cases.append({"case": case["case"], "sources": case.get("sources", 0),
+                             "sections": list(case.get("sections") or []), "questions": list(case.get("questions") or [])})
     return result

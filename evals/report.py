@@ -10,6 +10,7 @@ from typing import Any
 
 from evals.common import TOPICS, Check
 from evals.coverage import CoverageResult
+from evals.heldout_eval import HeldoutResult
 from evals.grading_eval import GradingEvalResult, LLMBaselineResult, grading_checks
 from evals.retrieval_eval import SYSTEMS, RetrievalResult
 from evals.sessions_eval import SessionsResult
@@ -31,6 +32,7 @@ class SuiteResult:
     retrieval: RetrievalResult | None = None
     grading: GradingEvalResult | None = None
     grading_baseline: LLMBaselineResult | None = None
+    heldout: HeldoutResult | None = None
     sessions: SessionsResult | None = None
     ask: AskResult | None = None
     speed: SpeedResult | None = None
@@ -44,6 +46,8 @@ class SuiteResult:
             out += self.retrieval.checks()
         if self.grading:
             out += grading_checks(self.grading, self.grading_baseline, self.thresholds)
+        if self.heldout:
+            out += self.heldout.checks(self.thresholds)
         if self.sessions:
             out += self.sessions.checks()
         if self.ask:
@@ -64,7 +68,8 @@ class SuiteResult:
             "part_seconds": {k: round(v, 1) for k, v in self.part_seconds.items()},
             "passed": self.passed, "checks": [c.as_json() for c in self.checks()],
             "coverage": part(self.coverage), "retrieval": part(self.retrieval), "grading": part(self.grading),
-            "grading_llm_baseline": part(self.grading_baseline), "sessions": part(self.sessions),
+            "grading_llm_baseline": part(self.grading_baseline), "heldout": part(self.heldout),
+            "sessions": part(self.sessions),
             "ask": part(self.ask), "speed": part(self.speed), "thresholds": self.thresholds,
         }
 
@@ -134,6 +139,14 @@ def coverage_md(cov: CoverageResult) -> list[str]:
                    f"{t.key_points} | {dims} | {len(t.subtopics_covered)}/{len(t.subtopics_expected)} | "
                    f"{', '.join(t.untaught_sections) or 'none'} |")
     out += ["", "![coverage by topic](coverage_by_topic.png)", ""]
+    if cov.cases:
+        studied = sum(1 for c in cov.cases if c["sections"])
+        out += [f"**The cases candidates practise** ({len(cov.cases)} from the public lists; {studied} with a case "
+                "study, all with at least one bank question):", "",
+                "| Case | Lists | Case study | Questions |", "|---|---:|---|---|"]
+        out += [f"| {c['case']} | {c['sources']} | {', '.join(f'`{s}`' for s in c['sections']) or '—'} | "
+                f"{', '.join(c['questions']) or '—'} |" for c in cov.cases]
+        out.append("")
     out += ["**Failing items:** " + ("none" if not cov.problems else "")] + [f"- {p}" for p in cov.problems]
     if cov.warnings:
         out += ["", "**Warnings (not gated):**"] + [f"- {w}" for w in cov.warnings]
@@ -209,6 +222,21 @@ def grading_md(g: GradingEvalResult, base: LLMBaselineResult | None) -> list[str
         out += ["", "Baseline score distribution: " + ", ".join(
             f"{k if k is not None else 'unparsed'}: {v}" for k, v in sorted(dist.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))),
                 f"Baseline failures: {len(base.failures)} (first ten below)"] + [f"- {f}" for f in base.failures[:10]]
+    return out + [""]
+
+
+def heldout_md(h: HeldoutResult) -> list[str]:
+    out = ["## 3b. Held-out grading (levels, misconceptions, rephrased questions)", "",
+           "Answers written fresh by hand (`evals/data/grading_heldout.yaml`), every point labelled missed / "
+           "mentioned / explained. The grader was tuned on the dev split only; the test split was measured once, "
+           "never tuned on.", "",
+           "| Split | Items | Precision | Recall | Level agreement | Misconceptions caught | Correct sentences "
+           "flagged | Rephrased within 10 points |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+    for name, r in h.splits.items():
+        out.append(f"| {name} | {r.items} | {fmt(r.precision)} | {fmt(r.recall)} | {fmt(r.level_agreement)} | "
+                   f"{fmt(r.caught)} ({r.wrong_caught}/{r.wrong_labelled}) | {fmt(r.false_alarms)} | "
+                   f"{fmt(r.rephrase_within)} ({r.rephrased_matched}/{r.rephrased} matched) |")
     return out + [""]
 
 
@@ -319,6 +347,8 @@ def markdown(res: SuiteResult) -> str:
         out += retrieval_md(res.retrieval)
     if res.grading:
         out += grading_md(res.grading, res.grading_baseline)
+    if res.heldout:
+        out += heldout_md(res.heldout)
     if res.sessions:
         out += sessions_md(res.sessions)
     if res.ask:

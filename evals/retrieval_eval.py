@@ -41,6 +41,7 @@ class QueryOutcome:
     got: list[str]            # first distinct sections (up to MRR_DEPTH)
     rank: int | None          # 1-based rank of the first labelled section among distinct sections
     ms: float
+    split: str = ""           # case-library queries: dev (seen while writing the sections) or test
 
 
 @dataclass
@@ -51,8 +52,10 @@ class SystemResult:
     chunks: int = 0
     skipped: str | None = None
 
-    def scores(self, topic: str | None = None, style: str | None = None) -> dict[str, float | int]:
-        rows = [o for o in self.outcomes if (topic is None or o.topic == topic) and (style is None or o.style == style)]
+    def scores(self, topic: str | None = None, style: str | None = None, split: str | None = None
+               ) -> dict[str, float | int]:
+        rows = [o for o in self.outcomes if (topic is None or o.topic == topic) and (style is None or o.style == style)
+                and (split is None or o.split == split)]
         n = len(rows)
         out: dict[str, float | int] = {"n": n}
         for k in KS:
@@ -70,6 +73,7 @@ class SystemResult:
             "build_s": round(self.build_s, 2), "chunks": self.chunks,
             "overall": self.scores(), "by_topic": {t: self.scores(topic=t) for t in TOPICS},
             "by_style": {s: self.scores(style=s) for s in sorted({o.style for o in self.outcomes})},
+            "by_split": {s: self.scores(split=s) for s in ("dev", "test")},
             "latency_ms": latency([o.ms for o in self.outcomes], 2),
             "failures": [asdict(o) for o in self.failures],
         }
@@ -90,6 +94,12 @@ class RetrievalResult:
         per_topic = cfg.get("recall_at_5_per_topic")
         for topic in TOPICS:
             out.append(gate("Retrieval recall@5", topic, self.ours.scores(topic)["recall@5"], per_topic))
+        for split in ("dev", "test"):  # the case-library queries; the test half was not seen while writing
+            sc = self.ours.scores(split=split)
+            if sc["n"]:
+                out.append(gate(f"Retrieval recall@5, case-library queries ({split} split)", "architectures",
+                                sc["recall@5"], cfg.get("recall_at_5_case_test") if split == "test" else None,
+                                note=f"n={sc['n']}"))
         for name in ("dense", "bm25"):
             base = self.systems.get(name)
             label = f"Retrieval ahead of {name} baseline (recall@5 margin)"
@@ -128,7 +138,7 @@ def evaluate(name: str, search: Search, queries: list[dict[str, Any]], depth: in
         expected = list(q["sections"])
         rank = next((i for i, sid in enumerate(got, start=1) if sid in expected), None)
         result.outcomes.append(QueryOutcome(id=q["id"], topic=q["topic"], style=q.get("style", ""), query=q["query"],
-                                            expected=expected, got=got, rank=rank, ms=ms))
+                                            expected=expected, got=got, rank=rank, ms=ms, split=q.get("split", "")))
     return result
 
 

@@ -29,6 +29,7 @@ def run_suite(*, fast: bool = False, skip_llm: bool = False, config: str | Path 
     from evals.ask_eval import run_ask_eval
     from evals.coverage import run_coverage
     from evals.grading_eval import load_labelled_answers, run_grading_eval, run_llm_baseline
+    from evals.heldout_eval import run_heldout_eval
     from evals.retrieval_eval import run_retrieval_eval
     from evals.sessions_eval import run_sessions_eval
     from evals.speed import run_speed
@@ -65,6 +66,9 @@ def run_suite(*, fast: bool = False, skip_llm: bool = False, config: str | Path 
     res.grading = run_grading_eval(coach.grader, answers)
     log(f"grading: ordering {res.grading.ordering_accuracy:.3f}, F1 {res.grading.f1:.3f}, "
         f"adversarial {res.grading.adversarial_rate:.3f}")
+    if not fast:
+        res.heldout = run_heldout_eval(coach.grader)
+        done("heldout")
     with tempfile.TemporaryDirectory(prefix="coach-eval-") as tmp:
         llm_coach = None if skip_llm else sibling(coach, llm_mode="smollm2", store_path=Path(tmp) / "llm.sqlite3")
         if llm_coach is not None:

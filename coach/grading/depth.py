@@ -3,8 +3,7 @@
 A candidate who names the right idea ("I'd use PR-AUC") has mentioned it; one who gives the
 reason, the mechanism, a number or the trade-off ("...because only 0.1% are fraud, so accuracy
 would be 99.9% for a model that approves everything") has explained it. Mentioned earns half the
-point's weight. The test is on the evidence sentence and the one right after it, when that one
-continues the thought ("This matters because ...").
+point's weight. The test is on the evidence sentence and the one right after it.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ _REASON = re.compile(
     r"the risk is|the cost is|that way|this way|which would|which lets|which keeps|if we|if the|when the|"
     r"costs?|cheaper|faster|slower|more expensive|less|fewer|more)\b", re.I)
 _NUMBER = re.compile(r"\d")
-_CONTINUES = re.compile(r"^(this|that|it|because|so|otherwise|which|the reason|that way|then)\b", re.I)
 
 
 def gives_reason(sentence: str) -> bool:
@@ -29,11 +27,14 @@ def gives_reason(sentence: str) -> bool:
 
 
 def level_of(evidence: str | None, following: str | None = None) -> str:
-    """``missed`` without evidence; ``explained`` when it (or the sentence continuing it) gives a reason."""
+    """``missed`` without evidence; ``explained`` when it or the sentence right after it gives a reason.
+
+    Candidates often name the idea and justify it in the next sentence; on the held-out dev split,
+    reading the next sentence whatever its first word agreed with the labels more (0.622 vs 0.609)
+    than requiring a connective ("This ...", "Because ...") at its start.
+    """
     if not evidence:
         return "missed"
-    if gives_reason(evidence):
-        return "explained"
-    if following and _CONTINUES.match(following.strip()) and gives_reason(following):
+    if gives_reason(evidence) or (following is not None and gives_reason(following)):
         return "explained"
     return "mentioned"

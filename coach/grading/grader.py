@@ -50,7 +50,9 @@ class GradingConfig:
     offtopic_similarity: float = 0.30  # best sentence-to-rubric similarity below this: off-topic
     gibberish_share: float = 0.6       # share of known words below this: gibberish
     red_flag_penalty: int = 8          # points off per red flag or misconception stated, at most max_penalty
-    claim_similarity: float = 0.80     # a sentence this close to a misconception's claim (same polarity) states it
+    claim_similarity: float = 0.60     # a sentence this close to a misconception's claim states it...
+    claim_contrast: float = 0.0        # ...when closer to the claim than to its correction by this much
+    claim_polarity: bool = True        # ...and not negated where the claim is not (embeddings miss negation)
     manipulation_penalty: int = 30     # trying to instruct the grader costs more than any wrong claim
     listing_penalty: int = 20          # an answer that is mostly a list of terms shows no reasoning
     max_penalty: int = 40
@@ -71,6 +73,7 @@ class _Prepared:
     prompt_vec: np.ndarray
     claim_vecs: np.ndarray          # (misconceptions, dim)
     flag_vecs: np.ndarray           # (red flags, dim)
+    correction_vecs: np.ndarray     # (misconceptions, dim)
 
 
 
@@ -116,14 +119,17 @@ class Grader:
         if cached is not None:
             return cached
         texts = ([p.text for p in question.rubric] + [", ".join(p.cues) for p in question.rubric] + [question.prompt]
-                 + [m.claim for m in question.misconceptions] + [f.text for f in question.red_flags])
+                 + [m.claim for m in question.misconceptions] + [f.text for f in question.red_flags]
+                 + [m.correction for m in question.misconceptions])
         vecs = self.embeddings.encode(texts)
         n = len(question.rubric)
         prepared = _Prepared(
             point_vecs=vecs[:n], cue_vecs=vecs[n:2 * n],
             cue_stems=[[cue_tuple(c) for c in p.cues] for p in question.rubric],
             prompt_vec=vecs[2 * n], claim_vecs=vecs[2 * n + 1:2 * n + 1 + len(question.misconceptions)],
-            flag_vecs=vecs[2 * n + 1 + len(question.misconceptions):],
+            flag_vecs=vecs[2 * n + 1 + len(question.misconceptions):2 * n + 1 + len(question.misconceptions)
+                           + len(question.red_flags)],
+            correction_vecs=vecs[2 * n + 1 + len(question.misconceptions) + len(question.red_flags):],
         )
         with self._lock:
             self._prepared[question.id] = prepared
@@ -284,9 +290,11 @@ class Grader:
         if not question.misconceptions or not all_sentences:
             return []
         sims = vecs @ prep.claim_vecs.T
+        contrast = sims - vecs @ prep.correction_vecs.T
         found = []
         for k, wrong in enumerate(question.misconceptions):
-            said = first_statement(all_sentences, wrong.cues) or self._close_statement(all_sentences, sims[:, k], wrong.claim)
+            said = first_statement(all_sentences, wrong.cues) or self._close_statement(
+                all_sentences, np.where(contrast[:, k] >= self.config.claim_contrast, sims[:, k], -1.0), wrong.claim)
             if said is not None:
                 found.append(MisconceptionResult(id=wrong.id, point=wrong.point, claim=wrong.claim,
                                                  correction=wrong.correction, section=wrong.section, evidence=said))
@@ -297,7 +305,7 @@ class Grader:
         for i in np.argsort(-sims):
             if sims[i] < self.config.claim_similarity:
                 return None
-            if same_polarity(all_sentences[i], claim):
+            if not self.config.claim_polarity or same_polarity(all_sentences[i], claim):
                 return all_sentences[i]
         return None
 
