@@ -7,7 +7,6 @@ process (e.g. retrieval against the bare query embedding it contains).
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import time

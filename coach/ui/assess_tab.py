@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from coach.ui.common import RATING_CHOICES, check_input, guarded, user_of
+from coach.ui.common import RATING_CHOICES, check_input, guarded
 
 if TYPE_CHECKING:  # pragma: no cover
     from coach.content.questions import Question

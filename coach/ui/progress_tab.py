@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from coach.practice.progress import mastery_over_time
-from coach.ui.common import ReportFiles, guarded, user_of
+from coach.ui.common import ReportFiles, check_input, guarded, user_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from coach.core import Coach

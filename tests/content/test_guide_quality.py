@@ -1,7 +1,6 @@
 """The real guide: size, required parts, coverage of the syllabus, and findability."""
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml

@@ -1,7 +1,6 @@
 """The deterministic grader with the real embedding model: evidence, matching, adversarial answers."""
 
 import json
-import time
 
 import pytest
 
