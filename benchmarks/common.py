@@ -35,11 +35,11 @@ def row(name: str, values: list[float], baseline: list[float] | None = None, uni
     return text
 
 
-def bench_coach(data_dir: Path, llm_mode: str = "fake"):
+def bench_coach(data_dir: Path, llm_mode: str = "fake", **overrides):
     """A Coach over the real guide with its own data folder (ingested incrementally)."""
     from coach.core import Coach
 
     return Coach.from_settings(
         None, paths__knowledge_dir=str(ROOT / "knowledge"), paths__prompts_dir=str(ROOT / "prompts"),
-        paths__data_dir=str(data_dir), llm__mode=llm_mode,
+        paths__data_dir=str(data_dir), llm__mode=llm_mode, **overrides,
     )

@@ -153,10 +153,42 @@ def main() -> int:
 
     if not args.skip_llm:
         lines += llm_figures(data_dir, args.repeat)
+        lines += thread_figures(data_dir, args.repeat)
     lines += ["== startup"] + startup(data_dir, args.repeat)
     lines += web_first_page(data_dir, args.repeat)
     print("\n".join(lines))
     return 0
+
+
+def thread_figures(data_dir, repeat: int) -> list[str]:
+    """First token of the embedded model with 1 thread vs all cores, idle and with one core kept busy."""
+    import os
+
+    def first_token(threads: int | None) -> list[float]:
+        coach = bench_coach(data_dir, llm_mode="smollm2", llm__n_threads=threads)
+        model = coach.chat_model
+        model.invoke("Say hello.")  # load once
+        out = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            for _chunk in model.stream("Ask one short question about fraud detection."):
+                out.append((time.perf_counter() - start) * 1000)
+                break
+        return out
+
+    cores = os.cpu_count() or 2
+    lines = [f"== embedded model threads ({cores} cores)"]
+    idle_all = first_token(None)
+    lines += [row("first token, all cores, idle (baseline)", idle_all),
+              row("first token, 1 thread, idle", first_token(1), idle_all)]
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        lines += [row("first token, all cores, one core busy", first_token(None), idle_all),
+                  row("first token, 1 thread, one core busy", first_token(1), idle_all)]
+    finally:
+        busy.kill()
+        busy.wait()
+    return lines
 
 
 def llm_figures(data_dir, repeat: int) -> list[str]:

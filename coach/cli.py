@@ -137,7 +137,10 @@ def cmd_practice(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     coach = _coach(args)
-    result = coach.ask(args.question, topic=args.topic)
+    if args.session:
+        result = coach.ask_in_session(args.session, args.question, topic=args.topic)
+    else:
+        result = coach.ask(args.question, topic=args.topic)
     if args.json:
         _print_json(result.as_json())
         return 0
@@ -245,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--topic", choices=TOPICS)
     p.add_argument("--json", action="store_true", help="print answer, citations and grounded as JSON")
+    p.add_argument("--session", metavar="ID", help="a named conversation: follow-ups are read with the last question")
     p.add_argument("--llm", choices=["smollm2", "ollama", "openai", "fake"], help="override llm.mode")
     p.set_defaults(func=cmd_ask)
 

@@ -154,14 +154,28 @@ class Coach:
         cfg = self.settings.retrieval
         return GuideAnswerer(_LazySearcher(self), self.embeddings, cfg.min_dense_similarity,
                              lexical_floor=cfg.lexical_floor, min_term_coverage=cfg.min_term_coverage,
-                             phraser_factory=self.phraser)
+                             phraser_factory=self.phraser if self.settings.llm.writes_ask_prose else lambda: None)
 
-    def ask(self, question: str, topic: str | None = None) -> "AskResult":
-        """Answer a question from the guide with numbered citations (or say it is not covered)."""
+    def ask(self, question: str, topic: str | None = None, previous: str | None = None) -> "AskResult":
+        """Answer a question from the guide with numbered citations (or say it is not covered).
+
+        ``previous`` is the learner's last question in the same conversation: a follow-up such as
+        "and how do I alert on it?" is searched together with it.
+        """
         from coach.search.retrieval import check_query
 
         check_query(question, topic, self.settings.retrieval.max_query_chars)
-        return self.answerer.ask(question, topic=topic)
+        return self.answerer.ask(question, topic=topic, previous=previous)
+
+    def ask_in_session(self, session_id: str, question: str, topic: str | None = None) -> "AskResult":
+        """``coach ask --session ID``: a follow-up is read with the conversation's previous question."""
+        from coach.search.ask_history import AskHistory
+
+        history = AskHistory(self.settings.data_dir / "ask")
+        asked = history.questions(session_id)
+        result = self.ask(question, topic=topic, previous=asked[-1] if asked else None)
+        history.append(session_id, question)
+        return result
 
     def assess(self, question_id: str, answer: str, ratings: dict[str, int], user: str = "local") -> "Assessment":
         """Self-assessment: grade the answer and compare it with the candidate's own ratings."""

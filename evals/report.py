@@ -10,6 +10,7 @@ from typing import Any
 
 from evals.common import TOPICS, Check
 from evals.coverage import CoverageResult
+from evals.ask_facts_eval import AskFactsResult
 from evals.heldout_eval import HeldoutResult
 from evals.grading_eval import GradingEvalResult, LLMBaselineResult, grading_checks
 from evals.retrieval_eval import SYSTEMS, RetrievalResult
@@ -33,6 +34,7 @@ class SuiteResult:
     grading: GradingEvalResult | None = None
     grading_baseline: LLMBaselineResult | None = None
     heldout: HeldoutResult | None = None
+    ask_facts: AskFactsResult | None = None
     sessions: SessionsResult | None = None
     ask: AskResult | None = None
     speed: SpeedResult | None = None
@@ -52,6 +54,8 @@ class SuiteResult:
             out += self.sessions.checks()
         if self.ask:
             out += self.ask.checks()
+        if self.ask_facts:
+            out += self.ask_facts.checks(self.thresholds)
         return out
 
     def failed(self) -> list[Check]:
@@ -70,7 +74,7 @@ class SuiteResult:
             "coverage": part(self.coverage), "retrieval": part(self.retrieval), "grading": part(self.grading),
             "grading_llm_baseline": part(self.grading_baseline), "heldout": part(self.heldout),
             "sessions": part(self.sessions),
-            "ask": part(self.ask), "speed": part(self.speed), "thresholds": self.thresholds,
+            "ask": part(self.ask), "ask_facts": part(self.ask_facts), "speed": part(self.speed), "thresholds": self.thresholds,
         }
 
 
@@ -319,6 +323,22 @@ def ask_md(a: AskResult) -> list[str]:
     return out + [""]
 
 
+def ask_facts_md(a: AskFactsResult) -> list[str]:
+    out = ["## 5b. Ask: do answers state the key facts?", "",
+           "Learner questions with the facts an answer must state (`evals/data/ask_questions.yaml`), checked in "
+           "the answer text, not the sources. Ask was tuned on the dev split; the test split was measured, not "
+           "tuned on.", "",
+           "| Split | Questions | Key facts stated | Answers with every fact | Sentences not in the cited passages "
+           "| In-scope declined | p50 ms |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, r in a.splits.items():
+        j = r.as_json()
+        out.append(f"| {name} | {r.questions} | {r.hit_rate or 0:.3f} ({r.facts_hit}/{r.facts}) | "
+                   f"{r.answers_all_hit}/{r.questions} | {len(r.unsupported)}/{r.sentences} | "
+                   f"{len(r.declined)}/{r.questions} | {j['latency_ms'].get('p50', 0):.0f} |")
+    out += ["", f"Out-of-scope questions declined: {a.oos_declined}/{a.oos_total}.", ""]
+    return out
+
+
 def speed_md(sp: SpeedResult) -> list[str]:
     out = ["## 6. Speed (reported, not gated)", "",
            "Wall-clock medians in this process, after warm-up; on a shared machine they move with its load "
@@ -353,6 +373,8 @@ def markdown(res: SuiteResult) -> str:
         out += sessions_md(res.sessions)
     if res.ask:
         out += ask_md(res.ask)
+    if res.ask_facts:
+        out += ask_facts_md(res.ask_facts)
     if res.speed:
         out += speed_md(res.speed)
     return "\n".join(out).rstrip() + "\n"

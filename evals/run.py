@@ -27,6 +27,7 @@ from evals.report import SuiteResult, write_report
 def run_suite(*, fast: bool = False, skip_llm: bool = False, config: str | Path | None = None,
               data_dir: Path = DEFAULT_DATA_DIR, log: Callable[[str], None] = print) -> SuiteResult:
     from evals.ask_eval import run_ask_eval
+    from evals.ask_facts_eval import run_ask_facts
     from evals.coverage import run_coverage
     from evals.grading_eval import load_labelled_answers, run_grading_eval, run_llm_baseline
     from evals.heldout_eval import run_heldout_eval
@@ -82,6 +83,7 @@ def run_suite(*, fast: bool = False, skip_llm: bool = False, config: str | Path 
 
         if not fast:
             res.ask = run_ask_eval(coach, queries, out_of_scope, thresholds, llm_coach=llm_coach, log=log)
+            res.ask_facts = run_ask_facts(coach)
             done("ask")
             ours = res.retrieval.ours.outcomes
             res.speed = run_speed(coach, retrieval_ms=[o.ms for o in ours], grade_ms_p50=res.grading.grade_ms_p50,

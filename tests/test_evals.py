@@ -63,7 +63,7 @@ def test_coverage_meets_minimums_and_links(coverage):
 
 def test_retrieval_meets_recall_targets_and_beats_baselines(retrieval):
     assert {"ours", "dense", "bm25"} <= set(retrieval.systems)
-    assert retrieval.ours.scores()["n"] == 173
+    assert retrieval.ours.scores()["n"] == len(load_queries()[0]) >= 173
     problems = failed(retrieval.checks())
     assert not problems, (problems, [(f.id, f.query, f.expected, f.got[:5]) for f in retrieval.ours.failures])
 

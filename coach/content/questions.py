@@ -67,16 +67,15 @@ class Rubric(_Strict):
         return chosen
 
 
-class RubricPoint(_Strict):
+class _Point(_Strict):
+    """What every gradable point has: rubric points and the points a twist should trigger."""
+
     id: str = Field(min_length=1)
     text: str = Field(min_length=5)
     dimension: str
     weight: int = Field(ge=1, le=3)
     cues: list[str]
-    probe: str = Field(min_length=5)
     sections: list[str] = Field(min_length=1)
-    # One level deeper on a point the candidate did make (asked as a depth follow-up).
-    follow_ups: list[str] = Field(default_factory=list)
 
     @field_validator("cues")
     @classmethod
@@ -85,6 +84,12 @@ class RubricPoint(_Strict):
         if not cleaned:
             raise ValueError("cues must list at least one phrase")
         return cleaned
+
+
+class RubricPoint(_Point):
+    probe: str = Field(min_length=5)
+    # One level deeper on a point the candidate did make (asked as a depth follow-up).
+    follow_ups: list[str] = Field(default_factory=list)
 
 
 class RedFlag(_Strict):
@@ -107,13 +112,8 @@ class Misconception(_Strict):
     challenge: str = Field(min_length=10)  # makes the candidate reconsider, without the answer
 
 
-class TwistPoint(_Strict):
-    id: str = Field(min_length=1)
-    text: str = Field(min_length=5)
-    dimension: str
-    weight: int = Field(ge=1, le=3)
-    cues: list[str] = Field(min_length=1)
-    sections: list[str] = Field(min_length=1)
+class TwistPoint(_Point):
+    """A key point the twist's changed requirement should make a good answer add."""
 
 
 class Twist(_Strict):

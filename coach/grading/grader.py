@@ -50,7 +50,7 @@ class GradingConfig:
     offtopic_similarity: float = 0.30  # best sentence-to-rubric similarity below this: off-topic
     gibberish_share: float = 0.6       # share of known words below this: gibberish
     red_flag_penalty: int = 8          # points off per red flag or misconception stated, at most max_penalty
-    claim_similarity: float = 0.60     # a sentence this close to a misconception's claim states it...
+    claim_similarity: float = 0.70     # a sentence this close to a misconception's claim states it...
     claim_contrast: float = 0.0        # ...when closer to the claim than to its correction by this much
     claim_polarity: bool = True        # ...and not negated where the claim is not (embeddings miss negation)
     manipulation_penalty: int = 30     # trying to instruct the grader costs more than any wrong claim
@@ -208,6 +208,7 @@ class Grader:
         vecs = all_vecs[: len(reasoned)]
         sentence_vecs = np.vstack([vecs, all_vecs[len(reasoned) + len(pieces):]])
         wrong = self._misconceptions(question, prep, reasoned + others, sentence_vecs)
+        flags = self._red_flags(question.red_flags, prep, reasoned + others, sentence_vecs, scan.injections, n_words)
         best = np.full(len(question.rubric), -1.0)
         nearest = np.full(len(question.rubric), -1, dtype=int)
         best_row = np.full(len(question.rubric), -1, dtype=int)
@@ -229,6 +230,8 @@ class Grader:
             for found in wrong:  # a sentence that states a misconception earns nothing for its point
                 if found.evidence in reasoned:
                     combined[[i for i, r in enumerate(reasoned) if r == found.evidence], index[found.point]] = -1.0
+            for flag in flags:  # nor does a sentence that states a red flag, for any point
+                combined[[i for i, r in enumerate(reasoned) if r == flag.evidence], :] = -1.0
             nearest = nearest_attempts(combined, cfg.winner_floor or cfg.cover_threshold)
             if cfg.winner_floor > 0 and combined.shape[1] > 1:
                 combined = promote_winners(combined, cfg.cover_threshold, cfg.winner_floor, cfg.winner_margin)
@@ -253,12 +256,12 @@ class Grader:
                 )
             )
 
-        flags = self._red_flags(question.red_flags, prep, reasoned + others, sentence_vecs, scan.injections, n_words)
         total = question.total_weight
         raw = 100.0 * sum(p.weight * p.credit for p in points) / total if total else 0.0
         special = {MANIPULATION_FLAG: cfg.manipulation_penalty, LISTING_FLAG: cfg.listing_penalty}
+        flagged = {f.evidence for f in flags}  # one sentence that is both a red flag and a misconception costs once
         penalty = min(cfg.max_penalty, sum(special.get(f.id, cfg.red_flag_penalty) for f in flags)
-                      + cfg.red_flag_penalty * len(wrong))
+                      + cfg.red_flag_penalty * sum(1 for m in wrong if m.evidence not in flagged))
         score = int(round(max(0.0, raw - penalty)))
 
         if not answer.strip():

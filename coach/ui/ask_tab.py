@@ -39,6 +39,17 @@ def answer_markdown(result: "AskResult") -> str:
     return "\n".join(out)
 
 
+def _plain(content: Any) -> str | None:
+    """The text of a chat message (Gradio may hand back a string or a list of parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content) or None
+    if isinstance(content, dict):
+        return content.get("text")
+    return None
+
+
 def build_ask_tab(coach: "Coach") -> None:
     gr.Markdown("Ask anything about ML system design. Answers come only from the guide, with numbered "
                 "citations; when the guide does not cover a question, the coach says so.")
@@ -54,8 +65,10 @@ def build_ask_tab(coach: "Coach") -> None:
     @guarded
     def on_ask(text: str, topic_value: str, history: list[dict[str, Any]] | None):
         text = check_input(coach, text, "question")
-        result = coach.ask(text, topic=none_if_any(topic_value))
         history = list(history or [])
+        asked = [m for m in history if m.get("role") == "user"]
+        previous = _plain(asked[-1].get("content")) if asked else None
+        result = coach.ask(text, topic=none_if_any(topic_value), previous=previous)
         history += [{"role": "user", "content": text}, {"role": "assistant", "content": answer_markdown(result)}]
         return history, ""
 

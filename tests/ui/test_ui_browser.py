@@ -239,6 +239,23 @@ def test_guide_browses_topics_and_sections(page):
     screenshot(page, "guide")
 
 
+def test_case_study_diagram_renders_as_svg(page):
+    """Every case study carries a Mermaid flowchart; the Guide tab draws it offline (Gradio's bundled Mermaid)."""
+    from playwright.sync_api import expect
+
+    page.locator("#tab-guide-button").click()
+    page.locator("#guide-topic input").click()
+    page.get_by_role("option", name="architectures", exact=True).click()
+    page.locator("#guide-section input").click()
+    page.get_by_role("option", name="Case study: real-time payment fraud detection", exact=True).click()
+    body = page.locator("#guide-body")
+    expect(body).to_contain_text("knowledge/architectures/arch-fraud-detection.md")
+    diagram = body.locator("svg").filter(has_text="Payment gateway").first
+    expect(diagram).to_be_visible(timeout=30_000)
+    assert "```mermaid" not in body.inner_text()
+    screenshot(page, "guide-diagram")
+
+
 def test_two_browsers_do_not_see_each_others_chat(browser, url, coach):
     ctx_a, page_a = open_page(browser, url)
     ctx_b, page_b = open_page(browser, url)
