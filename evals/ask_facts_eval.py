@@ -106,7 +106,6 @@ def run_ask_facts(coach: "Coach", questions: list[dict[str, Any]] | None = None,
     if questions is None:
         questions, out_of_scope = load_ask_questions()
     by_id = {q["id"]: q for q in questions}
-    answerer = coach.answerer
     result = AskFactsResult()
     for split in splits:
         r = result.splits.setdefault(split, FactSplit(split=split))
