@@ -112,14 +112,14 @@ class LLMSettings(_Section):
     n_ctx: int = Field(2048, ge=256)
     n_threads: int | None = Field(None, ge=1, description="llama.cpp threads; default: all cores.")
     fake_replies: list[str] = Field(default_factory=list, description="Scripted replies for mode=fake.")
-    ask_prose: Literal["auto", "on", "off"] = Field(
+    ask_prose: Literal["auto", "always", "never"] = Field(
         "auto", description="Let the chat model write Ask answers: auto = capable backends only (not smollm2)."
     )
 
     @property
     def writes_ask_prose(self) -> bool:
         """The embedded 135M model invents Ask sentences too often; capable backends (and fake) may write."""
-        return self.ask_prose == "on" or (self.ask_prose == "auto" and self.mode != "smollm2")
+        return self.ask_prose == "always" or (self.ask_prose == "auto" and self.mode != "smollm2")
 
 
 class SessionSettings(_Section):

@@ -82,7 +82,7 @@ def test_embedded_model_does_not_write_ask_prose_by_default(tmp_path):
     cfg = write_config(tmp_path, ROOT / "knowledge", llm={"mode": "smollm2"})
     assert not load_settings(cfg, env={}).llm.writes_ask_prose
     assert load_settings(cfg, env={"COACH_LLM__MODE": "ollama"}).llm.writes_ask_prose
-    assert not load_settings(cfg, env={"COACH_LLM__MODE": "ollama", "COACH_LLM__ASK_PROSE": "off"}).llm.writes_ask_prose
+    assert not load_settings(cfg, env={"COACH_LLM__MODE": "ollama", "COACH_LLM__ASK_PROSE": "never"}).llm.writes_ask_prose
 
 
 def test_cli_ask_session_keeps_the_conversation(real_coach, tmp_path):
