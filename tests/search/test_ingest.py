@@ -82,3 +82,44 @@ def test_rebuild_recovers_a_corrupt_index(settings, embeddings):
     assert report.chunks_total > 0
     broken = [p for p in settings.chroma_path.parent.iterdir() if p.name.startswith("chroma.broken-")]
     assert broken, "the unreadable index is kept aside, not deleted"
+
+
+def _corrupt_page_of(db_path, table: str) -> None:
+    """Overwrite the middle of the first leaf page of ``table`` with garbage (the file header stays valid)."""
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        page_size = con.execute("PRAGMA page_size").fetchone()[0]
+        pageno = con.execute("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY pageno",
+                             (table,)).fetchone()[0]
+    finally:
+        con.close()
+    data = bytearray(db_path.read_bytes())
+    start = (pageno - 1) * page_size + 200
+    data[start:start + 1000] = b"garbage!" * 125
+    db_path.write_bytes(bytes(data))
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("table", ["migrations", "embedding_metadata"])  # fails on open / fails on query
+def test_garbage_inside_the_index_gives_one_clear_error_and_rebuild_recovers(settings, embeddings, table):
+    from chromadb.api.client import SharedSystemClient
+
+    from coach.errors import IndexMissingError
+
+    _coach(settings, embeddings).ingest()
+    SharedSystemClient.clear_system_cache()
+    _corrupt_page_of(settings.chroma_path / "chroma.sqlite3", table)
+    coach = _coach(settings, embeddings)
+    for call in (lambda: coach.retrieve("canary release blast radius"),
+                 lambda: coach.ask("how does a canary release limit the blast radius?")):
+        with pytest.raises(IndexMissingError) as err:
+            call()
+        assert str(settings.chroma_path) in str(err.value) and "coach ingest --rebuild" in str(err.value)
+    report = coach.ingest(rebuild=True)
+    assert report.chunks_total > 0
+    assert [p for p in settings.chroma_path.parent.iterdir() if p.name.startswith("chroma.broken-")]
+    assert coach.retrieve("canary release blast radius", k=3)[0].section_id == "fx-canary"
