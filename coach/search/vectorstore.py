@@ -93,8 +93,10 @@ def open_client(settings: "Settings", *, create: bool) -> Any:
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     vs = settings.vector_store
     if vs.is_server:
+        from coach.search.chroma_http import http_client
+
         with chroma_errors(settings):
-            return chromadb.HttpClient(host=vs.host, port=vs.port, settings=chroma_settings)
+            return http_client(vs.host, vs.port, chroma_settings, vs.timeout_s)
     path = settings.chroma_path
     if not create and not (path / "chroma.sqlite3").is_file():
         raise IndexMissingError(f"no index at {path}: run `coach ingest` first")
