@@ -101,6 +101,14 @@ def cmd_practice(args: argparse.Namespace) -> int:
         print(f"Resuming session {view.session_id} ({view.topic}, {view.level}).\n")
         for role, kind, content in view.transcript:
             print(f"{'Interviewer' if role == 'coach' else 'You'}: {content}\n")
+        pending = engine.unanswered(view.session_id)  # a reply a crash cut off is given now
+        if pending is not None:
+            print("Interviewer: ", end="")
+            _stream(pending.chunks)
+            print()
+            if pending.done:
+                print(f"Report: coach report {view.session_id}")
+                return 0
     else:
         view = engine.start(topic=args.topic, level=args.level, weakest=args.weakest, question_id=args.question)
         print(f"Session {view.session_id} — {view.topic}, {view.level} ({view.question_id})\n")

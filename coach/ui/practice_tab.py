@@ -138,6 +138,9 @@ def build_practice_tab(coach: "Coach", reports: ReportFiles) -> PracticeTab:
         owner = coach.store.get_session(sid).user
         if owner != user_of(request):
             raise gr.Error(f"session {sid} belongs to another user", print_exception=False)
+        pending = coach.engine.unanswered(sid)  # the coach turn a crash cut off, owed before going on
+        if pending is not None:
+            pending.text()
         view = coach.engine.view(sid)
         return show(view, time.time() + 60 * minutes if minutes and view.status == "active" else None)
 

@@ -519,3 +519,16 @@ def test_closed_store_raises_store_error(db_path):
     s.close()  # twice is fine
     with pytest.raises(StoreError, match="closed"):
         s.list_sessions()
+
+
+def test_a_turn_its_state_and_its_grade_are_one_transaction(store):
+    sid = store.create_session("practice", "arch-q01", "architectures", "senior", state={"answers": []})
+    store.add_turn(sid, "candidate", "answer", "my answer", state={"answers": ["my answer"]},
+                   grade={"score": 40, "band": "ok", "dimensions": {}})
+    assert store.get_session(sid).state == {"answers": ["my answer"]}
+    assert store.latest_grade(sid)["score"] == 40
+    with pytest.raises(StoreError):  # the new state cannot be stored: the turn is not stored either
+        store.add_turn(sid, "coach", "probe", "why?", state=lambda st: {**st, "probed": [object()]})
+    assert [t.kind for t in store.turns(sid)] == ["answer"]
+    store.add_turn(sid, "coach", "probe", "why?", state=lambda st: {**st, "probed": ["p1"]})
+    assert store.get_session(sid).state == {"answers": ["my answer"], "probed": ["p1"]}
