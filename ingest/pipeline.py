@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable
 
 from coach.errors import IndexMissingError
 from coach.content.guide import Guide, load_guide
+from coach.content.questions import load_question_bank
 from coach.settings import TOPICS
 from ingest.chunking import Chunk, Chunker
 
@@ -105,6 +106,8 @@ def run_ingest(
 
     started = time.perf_counter()
     guide: Guide = load_guide(settings.knowledge_dir)  # raises before anything is written
+    # The bank is not indexed, but a broken one must fail here, not on the first practice session.
+    load_question_bank(settings.knowledge_dir, set(guide.sections))
     chunker = Chunker(settings.chunking.chunk_size, settings.chunking.chunk_overlap)
     wanted: dict[str, list[Chunk]] = {s.source: chunker.split(s) for s in guide.sections.values()}
 

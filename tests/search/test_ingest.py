@@ -123,3 +123,19 @@ def test_garbage_inside_the_index_gives_one_clear_error_and_rebuild_recovers(set
     assert report.chunks_total > 0
     assert [p for p in settings.chroma_path.parent.iterdir() if p.name.startswith("chroma.broken-")]
     assert coach.retrieve("canary release blast radius", k=3)[0].section_id == "fx-canary"
+
+
+def test_ingest_validates_the_question_bank_before_touching_the_index(settings, embeddings, knowledge):
+    from coach.errors import KnowledgeError
+
+    bank = knowledge / "questions" / "lifecycle.yaml"
+    text = bank.read_text(encoding="utf-8")
+    text = text.replace("    level: mid\n", "", 1)
+    text = text.replace("        probe: When do you actually find out that a payment was fraudulent?\n", "", 1)
+    bank.write_text(text, encoding="utf-8")
+    with pytest.raises(KnowledgeError) as err:
+        run_ingest(settings, embeddings)
+    message = str(err.value)
+    assert "questions/lifecycle.yaml:2" in message
+    assert "field 'level'" in message and "field 'rubric.0.probe'" in message
+    assert not settings.chroma_path.exists(), "nothing is written when the bank is broken"
