@@ -283,9 +283,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tolerate_bad_text(args: argparse.Namespace) -> None:
+    """Undecodable bytes in arguments or on stdin become U+FFFD instead of a UnicodeError."""
+    from coach.text import clean_text
+
+    for name, value in vars(args).items():
+        if isinstance(value, str):
+            setattr(args, name, clean_text(value))
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _tolerate_bad_text(args)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

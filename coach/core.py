@@ -85,7 +85,7 @@ class Coach:
         """Hybrid search over the guide; raises QueryError / IndexMissingError with a one-line reason."""
         from coach.search.retrieval import check_query
 
-        check_query(query, topic, self.settings.retrieval.max_query_chars)  # before loading anything
+        query = check_query(query, topic, self.settings.retrieval.max_query_chars)  # before loading anything
         return self.searcher.search(query, k=k or self.settings.retrieval.k, topic=topic)
 
     def retriever(self, k: int | None = None, topic: str | None = None) -> "GuideRetriever":
@@ -160,7 +160,7 @@ class Coach:
         """Answer a question from the guide with numbered citations (or say it is not covered)."""
         from coach.search.retrieval import check_query
 
-        check_query(question, topic, self.settings.retrieval.max_query_chars)
+        question = check_query(question, topic, self.settings.retrieval.max_query_chars)
         return self.answerer.ask(question, topic=topic)
 
     def assess(self, question_id: str, answer: str, ratings: dict[str, int], user: str = "local") -> "Assessment":

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from coach.grading.critique import Critique, build_critique
 from coach.errors import QueryError, SessionError
 from coach.settings import LEVELS, TOPICS
-from coach.text import sentences, stems, words
+from coach.text import clean_text, sentences, stems, words
 
 if TYPE_CHECKING:  # pragma: no cover
     from coach.search.embeddings import LocalEmbeddings
@@ -141,6 +141,7 @@ class PracticeEngine:
             raise SessionError(f"session {session_id} has ended; start a new one")
         if not isinstance(text, str) or not text.strip():
             raise QueryError("say something: an answer, a clarifying question, or 'done' for the critique")
+        text = clean_text(text)
         if len(text) > self.config.max_answer_chars:
             raise QueryError(f"that turn is {len(text):,} characters; the limit is {self.config.max_answer_chars:,}")
         question = self.bank.get(row.question_id)

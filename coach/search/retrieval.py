@@ -18,7 +18,7 @@ from pydantic import ConfigDict
 
 from coach.errors import IndexMissingError, QueryError
 from coach.settings import TOPICS
-from coach.text import stems
+from coach.text import clean_text, stems
 from coach.search.vectorstore import chroma_errors
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,7 +55,7 @@ def check_query(query: str, topic: str | None, max_chars: int) -> str:
         raise QueryError(f"the query is {len(query):,} characters; the limit is {max_chars:,} (retrieval.max_query_chars)")
     if topic is not None and topic not in TOPICS:
         raise QueryError(f"unknown topic {topic!r}; choose one of {', '.join(TOPICS)}")
-    return query.strip()
+    return clean_text(query.strip())
 
 
 class HybridSearcher:

@@ -60,7 +60,8 @@ def guarded(fn: Callable) -> Callable:
 
 def check_input(coach: "Coach", text: str | None, what: str = "message") -> str:
     """The stripped text, or gr.Error when it is empty or over ``server.max_input_chars``."""
-    text = (text or "").strip()
+    # Lone surrogates (JSON "\\ud800") become U+FFFD, as coach.text.clean_text does in the services.
+    text = (text or "").strip().encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     limit = coach.settings.server.max_input_chars
     if not text:
         raise gr.Error(f"Type your {what} first.", print_exception=False)

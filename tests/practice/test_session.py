@@ -175,6 +175,24 @@ def test_killed_during_a_probe_re_asks_it_on_resume(coach):
     assert again.engine.unanswered(view.session_id) is None
 
 
+def test_lone_surrogates_are_replaced_and_the_session_goes_on(coach):
+    """Web API JSON may carry '\\ud800'; it must not reach SQLite or the model as is."""
+    from coach.ui.common import check_input
+
+    view = coach.engine.start(question_id="arch-q01")
+    reply = coach.engine.respond(view.session_id, FRAUD_PARTIAL + " \ud800 and \udcff")
+    reply.text()
+    stored = coach.store.turns(view.session_id)[1].content
+    assert "\ud800" not in stored and "\ufffd" in stored and stored.startswith(FRAUD_PARTIAL[:40])
+    clar = coach.engine.respond(view.session_id, "What is the peak \ud800 volume?")
+    clar.text()
+    assert check_input(coach, "drift \ud800 detection", "question") == "drift \ufffd detection"
+    result = coach.ask("how do I detect \ud800 concept drift?")
+    assert "\ud800" not in result.answer
+    assert coach.grade("arch-q01", "We use \udcff velocity features.").score >= 0
+    assert coach.engine.view(view.session_id).status == "active"
+
+
 def test_done_before_any_answer_is_a_note(coach):
     view = coach.engine.start(question_id="arch-q01")
     reply = coach.engine.respond(view.session_id, "done")
