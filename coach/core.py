@@ -37,6 +37,8 @@ class Coach:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._lock = threading.RLock()
+        # One gate for every model call of this process, whichever user or tab makes it.
+        self._model_gate = threading.BoundedSemaphore(settings.server.concurrency_limit)
 
     @classmethod
     def from_settings(cls, path: str | Path | None = None, **overrides: Any) -> "Coach":
@@ -131,7 +133,7 @@ class Coach:
         """A fresh guarded phraser per turn (it records that turn's fallback state)."""
         from coach.llm.phrasing import Phraser
 
-        return Phraser(self.chat_model, self.prompts, self.settings.llm.timeout_s)
+        return Phraser(self.chat_model, self.prompts, self.settings.llm.timeout_s, gate=self._model_gate)
 
     # ------------------------------------------------------------------ sessions, ask, progress
     @cached_property
