@@ -1,10 +1,11 @@
 """SQLite persistence for practice sessions, their turns, grades and self-ratings.
 
 One file (``settings.store_path``), opened in WAL mode with foreign keys on. Every write is its
-own committed transaction, so a crash loses nothing that was already said. One connection is
-shared by every thread (the Gradio app calls in from many) and a lock serialises its use; writes
-take SQLite's write lock up front (``BEGIN IMMEDIATE``), so two processes on one file stay
-consistent too.
+own short committed transaction, so a crash loses nothing that was already said. Writes share
+one connection (a lock serialises it across the Gradio app's threads) and take SQLite's write
+lock up front (``BEGIN IMMEDIATE``), so two processes on one file stay consistent. Reads use a
+second, query-only connection with its own lock: in WAL mode a reader never waits for a writer,
+in this process or another, and opening a store whose schema is current takes no write lock.
 
 The schema and its migrations live in :mod:`coach.store.schema`; row types and value checks in
 :mod:`coach.store.rows`.
@@ -32,7 +33,7 @@ from coach.store.rows import (
 )
 from coach.store.schema import (
     DIMENSION_ID, DEFAULT_USER, DIMENSION_WINDOW, RATING_LEVELS, ROLES, SESSION_KINDS, TOPIC_WINDOW, TURN_KINDS,
-    migrate,
+    connect, is_current, migrate,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,12 +56,16 @@ class Store:
         except OSError as exc:
             raise StoreError(f"{self.path.parent}: cannot create the folder for the session database: "
                              f"{exc.strerror or exc}") from None
-        self._conn: sqlite3.Connection | None = self._connect()
+        self._conn: sqlite3.Connection | None = connect(self.path)
+        self._reader: sqlite3.Connection | None = None
+        self._read_lock = threading.Lock()
         try:
-            self._migrate()
+            self._reader = connect(self.path, reader=True)
+            if not is_current(self._reader):
+                with self._write("migrating the schema") as db:
+                    migrate(db, self.path, self._clock())
         except BaseException:
-            self._conn.close()
-            self._conn = None
+            self.close()
             raise
 
     @classmethod
@@ -69,32 +74,12 @@ class Store:
 
     # -- connection ---------------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
-        try:
-            conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None,
-                                   check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: cannot open the session database: {exc}") from None
-        try:
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-        except sqlite3.Error as exc:
-            conn.close()
-            raise StoreError(f"{self.path}: not a usable session database ({exc}); "
-                             "move it aside or set store.path to another file") from None
-        return conn
-
-    def _migrate(self) -> None:
-        with self._write("migrating the schema") as db:
-            migrate(db, self.path, self._clock())
-
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        with self._lock, self._read_lock:
+            for conn in (self._conn, self._reader):
+                if conn is not None:
+                    conn.close()
+            self._conn = self._reader = None
 
     def __enter__(self) -> "Store":
         return self
@@ -146,9 +131,11 @@ class Store:
 
     @contextmanager
     def _read(self, what: str) -> Iterator[sqlite3.Connection]:
-        """A consistent snapshot for several SELECTs."""
-        with self._lock:
-            db = self._db()
+        """A consistent snapshot for several SELECTs, on the reader connection (never behind a write)."""
+        with self._read_lock:
+            db = self._reader
+            if db is None:
+                raise StoreError(f"{self.path}: the session store is closed")
             try:
                 db.execute("BEGIN")
                 yield db
