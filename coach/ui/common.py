@@ -27,7 +27,9 @@ log = logging.getLogger("coach.ui")
 ANY = "any"
 TOPIC_CHOICES = [ANY, *TOPICS]
 LEVEL_CHOICES = [ANY, *LEVELS]
-RATING_CHOICES = [("weak", 1), ("ok", 2), ("strong", 3), ("staff", 4)]
+# Values are strings: Gradio describes a Radio's values as strings in the API schema and accepts
+# exactly its choice values, so "1".."4" is what the schema says and what the server takes.
+RATING_CHOICES = [("weak", "1"), ("ok", "2"), ("strong", "3"), ("staff", "4")]
 UNEXPECTED = "Something went wrong on the server ({kind}); the details are in the server log."
 
 

@@ -26,7 +26,7 @@ def test_grading_and_template_replies_never_wait_behind_a_model_call(real_coach,
         started = time.monotonic()
         dims = coach.bank.rubric.dimension_ids
         graded = Client(url, verbose=False).predict("mon-q01", "Covariate shift means P(X) changes.",
-                                                    *([2] * len(dims)), api_name="/assess")
+                                                    *(["2"] * len(dims)), api_name="/assess")
         assert graded.startswith("### Self vs coach — ")
         chat, _ = Client(url, verbose=False).predict(QUESTION, "any", [], api_name="/ask")
         assert message_text(chat[-1]) and "[1]" in message_text(chat[-1])
