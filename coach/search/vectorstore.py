@@ -100,6 +100,11 @@ def open_client(settings: "Settings", *, create: bool) -> Any:
     path = settings.chroma_path
     if not create and not (path / "chroma.sqlite3").is_file():
         raise IndexMissingError(f"no index at {path}: run `coach ingest` first")
+    # Checked before chromadb opens it: its Rust core panics on a malformed file and prints the
+    # panic to stderr before we could turn it into one line.
+    if not index_is_intact(path):
+        raise IndexMissingError(f"the index at {path} is damaged (SQLite's integrity check fails); "
+                                "run `coach ingest --rebuild` to set it aside and build it again")
     with chroma_errors(settings):
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)

@@ -105,10 +105,11 @@ import pytest  # noqa: E402
 
 
 @pytest.mark.parametrize("table", ["migrations", "embedding_metadata"])  # fails on open / fails on query
-def test_garbage_inside_the_index_gives_one_clear_error_and_rebuild_recovers(settings, embeddings, table):
+def test_garbage_inside_the_index_gives_one_clear_error_and_rebuild_recovers(settings, config, embeddings, table):
     from chromadb.api.client import SharedSystemClient
 
     from coach.errors import IndexMissingError
+    from tests.conftest import run_cli
 
     _coach(settings, embeddings).ingest()
     SharedSystemClient.clear_system_cache()
@@ -119,6 +120,10 @@ def test_garbage_inside_the_index_gives_one_clear_error_and_rebuild_recovers(set
         with pytest.raises(IndexMissingError) as err:
             call()
         assert str(settings.chroma_path) in str(err.value) and "coach ingest --rebuild" in str(err.value)
+    if table == "migrations":  # the command line: one line, no traceback, no Rust panic text
+        code, out, stderr = run_cli("retrieve", "canary release", config=config)
+        assert code == IndexMissingError.exit_code and len(stderr.strip().splitlines()) == 1, stderr
+        assert str(settings.chroma_path) in stderr and "coach ingest --rebuild" in stderr
     report = coach.ingest(rebuild=True)
     assert report.chunks_total > 0
     assert [p for p in settings.chroma_path.parent.iterdir() if p.name.startswith("chroma.broken-")]
