@@ -76,7 +76,7 @@ def index_is_intact(path: Path) -> bool:
     if not db.is_file():
         return True
     try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5.0)
+        con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
         try:
             return con.execute("PRAGMA quick_check").fetchone()[0] == "ok"
         finally:
