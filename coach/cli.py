@@ -101,6 +101,14 @@ def cmd_practice(args: argparse.Namespace) -> int:
         print(f"Resuming session {view.session_id} ({view.topic}, {view.level}).\n")
         for role, kind, content in view.transcript:
             print(f"{'Interviewer' if role == 'coach' else 'You'}: {content}\n")
+        pending = engine.unanswered(view.session_id)  # a reply a crash cut off is given now
+        if pending is not None:
+            print("Interviewer: ", end="")
+            _stream(pending.chunks)
+            print()
+            if pending.done:
+                print(f"Report: coach report {view.session_id}")
+                return 0
     else:
         view = engine.start(topic=args.topic, level=args.level, weakest=args.weakest, question_id=args.question)
         print(f"Session {view.session_id} — {view.topic}, {view.level} ({view.question_id})\n")
@@ -279,9 +287,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tolerate_bad_text(args: argparse.Namespace) -> None:
+    """Undecodable bytes in arguments or on stdin become U+FFFD instead of a UnicodeError."""
+    from coach.text import clean_text
+
+    for name, value in vars(args).items():
+        if isinstance(value, str):
+            setattr(args, name, clean_text(value))
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _tolerate_bad_text(args)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

@@ -37,6 +37,8 @@ class Coach:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._lock = threading.RLock()
+        # One gate for every model call of this process, whichever user or tab makes it.
+        self._model_gate = threading.BoundedSemaphore(settings.server.concurrency_limit)
 
     @classmethod
     def from_settings(cls, path: str | Path | None = None, **overrides: Any) -> "Coach":
@@ -85,7 +87,7 @@ class Coach:
         """Hybrid search over the guide; raises QueryError / IndexMissingError with a one-line reason."""
         from coach.search.retrieval import check_query
 
-        check_query(query, topic, self.settings.retrieval.max_query_chars)  # before loading anything
+        query = check_query(query, topic, self.settings.retrieval.max_query_chars)  # before loading anything
         return self.searcher.search(query, k=k or self.settings.retrieval.k, topic=topic)
 
     def retriever(self, k: int | None = None, topic: str | None = None) -> "GuideRetriever":
@@ -131,7 +133,7 @@ class Coach:
         """A fresh guarded phraser per turn (it records that turn's fallback state)."""
         from coach.llm.phrasing import Phraser
 
-        return Phraser(self.chat_model, self.prompts, self.settings.llm.timeout_s)
+        return Phraser(self.chat_model, self.prompts, self.settings.llm.timeout_s, gate=self._model_gate)
 
     # ------------------------------------------------------------------ sessions, ask, progress
     @cached_property
@@ -164,7 +166,7 @@ class Coach:
         """
         from coach.search.retrieval import check_query
 
-        check_query(question, topic, self.settings.retrieval.max_query_chars)
+        question = check_query(question, topic, self.settings.retrieval.max_query_chars)
         return self.answerer.ask(question, topic=topic, previous=previous)
 
     def ask_in_session(self, session_id: str, question: str, topic: str | None = None) -> "AskResult":

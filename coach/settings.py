@@ -137,7 +137,13 @@ class ServerSettings(_Section):
     port: int = Field(7860, ge=1, le=65535)
     username: str | None = None
     password: str | None = None
-    concurrency_limit: int = Field(1, ge=1, description="LLM calls running at once across users.")
+    concurrency_limit: int = Field(
+        1, ge=1, description="Model calls running at once across users; a call beyond it gets the template text."
+    )
+    handler_concurrency: int = Field(
+        16, ge=1, le=256, description="Web requests handled at once (grading, cards, templates; model calls "
+                                      "are capped separately by concurrency_limit)."
+    )
     max_input_chars: int = Field(8_000, ge=100)
     timer_minutes: int = Field(35, ge=0, description="Default practice countdown; 0 hides it.")
 

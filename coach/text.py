@@ -20,6 +20,21 @@ STOPWORDS = frozenset(
 )
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` with lone surrogates replaced by U+FFFD.
+
+    They arrive from JSON (``"\\ud800"``) and from undecodable bytes in argv (surrogateescape), and
+    no UTF-8 consumer (SQLite, the tokenizer, the terminal) accepts them.
+    """
+    if not isinstance(text, str) or not _SURROGATE.search(text):
+        return text
+    # UTF-16 joins a high + low pair into its character and turns every lone half into U+FFFD.
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
 @lru_cache(maxsize=1)
 def _stemmer():
     import snowballstemmer

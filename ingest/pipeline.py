@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable
 
 from coach.errors import IndexMissingError
 from coach.content.guide import Guide, load_guide
+from coach.content.questions import load_question_bank
 from coach.settings import TOPICS
 from ingest.chunking import Chunk, Chunker
 
@@ -101,15 +102,20 @@ def run_ingest(
 ) -> IngestReport:
     """Bring the index in line with ``knowledge/``; returns what changed."""
     from coach.search.embeddings import build_embeddings
-    from coach.search.vectorstore import drop_collection, open_store
+    from coach.search.vectorstore import chroma_errors, drop_collection, index_is_intact, open_store
 
     started = time.perf_counter()
     guide: Guide = load_guide(settings.knowledge_dir)  # raises before anything is written
+    # The bank is not indexed, but a broken one must fail here, not on the first practice session.
+    load_question_bank(settings.knowledge_dir, set(guide.sections))
     chunker = Chunker(settings.chunking.chunk_size, settings.chunking.chunk_overlap)
     wanted: dict[str, list[Chunk]] = {s.source: chunker.split(s) for s in guide.sections.values()}
 
     embeddings = embeddings or build_embeddings(settings)
     if rebuild:
+        # A damaged chroma.sqlite3 may still open (and even drop) but fail later: check it first.
+        if not settings.vector_store.is_server and not index_is_intact(settings.chroma_path):
+            log(f"moved the damaged index to {_set_aside_broken_index(settings)}")
         try:
             dropped = drop_collection(settings)
             log("dropped the old collection" if dropped else "no old collection to drop")
@@ -117,7 +123,8 @@ def run_ingest(
             moved = _set_aside_broken_index(settings)
             log(f"moved the unreadable index to {moved}")
     store = open_store(settings, embeddings, create=True)
-    stored, stored_topic = _stored_by_source(store)
+    with chroma_errors(settings):
+        stored, stored_topic = _stored_by_source(store)
 
     report = IngestReport(topics={t: TopicSummary() for t in TOPICS})
     to_embed: list[Chunk] = []
@@ -149,18 +156,18 @@ def run_ingest(
                 report.topics[topic].removed += len(ids)
 
     batch = max(8, settings.embeddings.batch_size)
-    with _progress(len(to_embed), progress and bool(to_embed)) as bar:
+    with chroma_errors(settings), _progress(len(to_embed), progress and bool(to_embed)) as bar:
         for start in range(0, len(to_embed), batch):
             part = to_embed[start:start + batch]
             store.add_texts(
                 texts=[c.text for c in part], metadatas=[c.metadata for c in part], ids=[c.id for c in part]
             )
             bar.update(len(part))
-    if to_refresh:  # same text at a new position: update metadata without re-embedding
-        store._collection.update(ids=[c.id for c in to_refresh], metadatas=[c.metadata for c in to_refresh])
-    if to_delete:
-        store.delete(ids=to_delete)
+        if to_refresh:  # same text at a new position: update metadata without re-embedding
+            store._collection.update(ids=[c.id for c in to_refresh], metadatas=[c.metadata for c in to_refresh])
+        if to_delete:
+            store.delete(ids=to_delete)
+        report.chunks_total = store._collection.count()
     report.embedded = len(to_embed)
-    report.chunks_total = store._collection.count()
     report.seconds = time.perf_counter() - started
     return report

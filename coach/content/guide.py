@@ -122,11 +122,43 @@ class Guide:
         return len(self.sections)
 
 
-def _yaml_error(rel: str, exc: yaml.YAMLError) -> KnowledgeError:
-    mark = getattr(exc, "problem_mark", None)
-    where = f"{rel}:{mark.line + 2}" if mark is not None else rel  # +1 for 1-based, +1 for the '---' line
+_TOP_KEY = re.compile(r"^[A-Za-z_][\w-]*[ \t]*:")
+_DECLARED_ID = re.compile(r"^id:[ \t]*[\"']?([\w-]+)", re.M)
+
+
+def _describe_yaml(exc: yaml.YAMLError) -> str:
+    context = getattr(exc, "context", None)
     problem = getattr(exc, "problem", None) or str(exc)
-    return KnowledgeError(f"{where}: broken YAML front matter: {problem}")
+    return f"{context}: {problem}" if context else problem
+
+
+def _first_broken(front: str) -> tuple[int, str] | None:
+    """(0-based line, problem) of the first top-level field that does not parse on its own.
+
+    The parser reports where it gave up, often lines after the mistake (an unclosed quote runs on
+    to the next quote); parsed field by field, the first field that fails holds the mistake.
+    """
+    lines = front.split("\n")
+    starts = sorted({0, *(i for i, line in enumerate(lines) if _TOP_KEY.match(line))})
+    for start, end in zip(starts, [*starts[1:], len(lines)]):
+        try:
+            yaml.safe_load("\n".join(lines[start:end]))
+        except yaml.YAMLError as exc:
+            marks = [m.line for m in (getattr(exc, "context_mark", None), getattr(exc, "problem_mark", None)) if m]
+            return start + min([*marks, end - start - 1]), _describe_yaml(exc)
+    return None
+
+
+def _yaml_error(rel: str, front: str, exc: yaml.YAMLError) -> KnowledgeError:
+    mark = getattr(exc, "problem_mark", None)
+    stopped = mark.line if mark is not None else None
+    found = _first_broken(front)
+    line, problem = found if found is not None else (stopped, _describe_yaml(exc))
+    if line is None:
+        return KnowledgeError(f"{rel}: broken YAML front matter: {problem}")
+    note = f" (the YAML parser stopped at line {stopped + 2})" if stopped is not None and stopped != line else ""
+    # +1 for 1-based lines, +1 for the opening '---' line
+    return KnowledgeError(f"{rel}:{line + 2}: broken YAML front matter: {problem}{note}")
 
 
 def parse_section(path: Path, root: Path) -> Section:
@@ -143,7 +175,7 @@ def parse_section(path: Path, root: Path) -> Section:
     try:
         data = yaml.safe_load(match.group(1))
     except yaml.YAMLError as exc:
-        raise _yaml_error(rel, exc) from None
+        raise _yaml_error(rel, match.group(1), exc) from None
     if not isinstance(data, dict):
         raise KnowledgeError(f"{rel}:2: front matter must be a mapping of fields")
     try:
@@ -190,10 +222,15 @@ def load_guide(root: Path) -> Guide:
         )
     guide = Guide(root=root)
     errors: list[str] = []
+    unparsed: dict[str, int] = {}  # id declared by a file that failed -> index of its error
+    follow_on: dict[int, list[str]] = {}
     for path in guide_files(root):
         try:
             section = parse_section(path, root)
         except KnowledgeError as exc:
+            declared = _DECLARED_ID.search(path.read_text(encoding="utf-8", errors="replace"))
+            if declared:
+                unparsed[declared.group(1)] = len(errors)
             errors.append(str(exc))
             continue
         twin = guide.sections.get(section.id)
@@ -203,8 +240,14 @@ def load_guide(root: Path) -> Guide:
         guide.sections[section.id] = section
     for section in guide.sections.values():
         for ref in section.meta.related:
-            if ref not in guide.sections:
+            if ref in unparsed:  # not a problem of its own: the linked file failed above
+                follow_on.setdefault(unparsed[ref], []).append(f"{section.source} links to {ref!r}")
+            elif ref not in guide.sections:
                 errors.append(f"{section.source}: field 'related': unknown section id {ref!r}")
+    for index, consequences in follow_on.items():
+        n = len(consequences)
+        errors[index] += (f"; {n} later problem{'s follow' if n > 1 else ' follows'} from it: "
+                          + ", ".join(consequences))
     if len(errors) == 1:
         raise KnowledgeError(errors[0])
     if errors:

@@ -26,7 +26,7 @@ from coach.grading.depth import level_of
 from coach.grading.results import (
     LISTING_FLAG, MANIPULATION_FLAG, FlagResult, GradeResult, MisconceptionResult, PointResult, clip,
 )
-from coach.text import sentences, stems, words
+from coach.text import clean_text, sentences, stems, words
 
 if TYPE_CHECKING:  # pragma: no cover
     from coach.search.embeddings import LocalEmbeddings
@@ -178,6 +178,9 @@ class Grader:
         """Grade ``answer``; ``question`` is a bank Question, a bank id, or free text."""
         if not isinstance(answer, str):
             raise QueryError("the answer must be text")
+        answer = clean_text(answer)
+        if isinstance(question, str):
+            question = clean_text(question)
         if len(answer) > self.max_answer_chars:
             raise QueryError(f"the answer is {len(answer):,} characters; the limit is {self.max_answer_chars:,} (session.max_answer_chars)")
         source, match_score = "bank", 1.0

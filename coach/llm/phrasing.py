@@ -171,8 +171,36 @@ class _Guard:
         return self._waiting_for() or "unusable reply"
 
 
-def _pump(model: BaseChatModel, messages: list[BaseMessage], out: queue.Queue, cancel: threading.Event) -> None:
+class _Slot:
+    """One model slot taken from the shared gate, given back once by whoever finishes first.
+
+    The worker gives it back when the model call ends; the reader when it stops listening (done,
+    timed out, enough sentences), so a hung backend cannot keep a slot for ever.
+    """
+
+    def __init__(self, gate: threading.Semaphore) -> None:
+        self._gate = gate
+        self._lock = threading.Lock()
+        self._held = True
+
+    def release(self) -> None:
+        with self._lock:
+            if self._held:
+                self._held = False
+                self._gate.release()
+
+
+def _pump(model: BaseChatModel, messages: list[BaseMessage], out: queue.Queue, cancel: threading.Event,
+          slot: _Slot | None = None) -> None:
     """Worker thread: forward the model's chunks to ``out``; any exception becomes a message."""
+    try:
+        _forward(model, messages, out, cancel)
+    finally:
+        if slot is not None:
+            slot.release()
+
+
+def _forward(model: BaseChatModel, messages: list[BaseMessage], out: queue.Queue, cancel: threading.Event) -> None:
     try:
         stream = model.stream(messages)
         try:
@@ -195,13 +223,17 @@ class Phraser:
     """Renders a prompt, streams the chat model and guards its output (see the module doc).
 
     ``last_fallback`` and ``last_reason`` describe the most recent call (``last_reason`` is set
-    on a fallback and on a truncation); one Phraser serves one call at a time.
+    on a fallback and on a truncation); one Phraser serves one call at a time. ``gate``, shared by
+    every Phraser of a process, caps the model calls running at once (``server.concurrency_limit``):
+    a call that finds no free slot yields its template text at once instead of waiting in line.
     """
 
-    def __init__(self, chat_model: BaseChatModel, prompts: PromptLibrary, timeout_s: float) -> None:
+    def __init__(self, chat_model: BaseChatModel, prompts: PromptLibrary, timeout_s: float,
+                 gate: threading.Semaphore | None = None) -> None:
         self.chat_model = chat_model
         self.prompts = prompts
         self.timeout_s = timeout_s
+        self.gate = gate
         self.last_fallback = False
         self.last_reason: str | None = None
 
@@ -226,10 +258,16 @@ class Phraser:
     def _run(
         self, template: PromptTemplate, messages: list[BaseMessage], fallback: str, guard: _Guard
     ) -> Iterator[str]:
+        if self.gate is not None and not self.gate.acquire(blocking=False):
+            self._report(template.name, "model busy: every model slot (server.concurrency_limit) is in use", guard)
+            yield fallback
+            return
+        slot = _Slot(self.gate) if self.gate is not None else None
         out: queue.Queue = queue.Queue()
         cancel = threading.Event()
         threading.Thread(
-            target=_pump, args=(self.chat_model, messages, out, cancel), daemon=True, name=f"phraser-{template.name}"
+            target=_pump, args=(self.chat_model, messages, out, cancel, slot), daemon=True,
+            name=f"phraser-{template.name}",
         ).start()
         deadline = time.monotonic() + self.timeout_s
         buffer, reason, yielded = "", None, 0
@@ -265,6 +303,8 @@ class Phraser:
                     yield fallback
         finally:
             cancel.set()
+            if slot is not None:
+                slot.release()
 
     def _report(self, name: str, reason: str, guard: _Guard) -> None:
         if guard.released:

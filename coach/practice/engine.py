@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from coach.grading.critique import Critique, build_critique
 from coach.errors import QueryError, SessionError
 from coach.settings import LEVELS, TOPICS
-from coach.text import sentences, stems, words
+from coach.text import clean_text, sentences, stems, words
 
 if TYPE_CHECKING:  # pragma: no cover
     from coach.search.embeddings import LocalEmbeddings
@@ -141,6 +141,7 @@ class PracticeEngine:
             raise SessionError(f"session {session_id} has ended; start a new one")
         if not isinstance(text, str) or not text.strip():
             raise QueryError("say something: an answer, a clarifying question, or 'done' for the critique")
+        text = clean_text(text)
         if len(text) > self.config.max_answer_chars:
             raise QueryError(f"that turn is {len(text):,} characters; the limit is {self.config.max_answer_chars:,}")
         question = self.bank.get(row.question_id)
@@ -150,21 +151,37 @@ class PracticeEngine:
                 return self._note(session_id, "Give at least one answer before asking for the critique.")
             return self.finish(session_id)
         if is_clarifying_question(text):
-            self.store.add_turn(session_id, "candidate", "clarify-question", text)
             state["clarifications"] = state.get("clarifications", 0) + 1
-            self.store.update_state(session_id, state)
+            self.store.add_turn(session_id, "candidate", "clarify-question", text, state=state)
             return self._clarify(session_id, question, text)
-        self.store.add_turn(session_id, "candidate", "answer", text)
         state["answers"] = [*state.get("answers", []), text]
         grade = self.grader.grade(question, "\n\n".join(state["answers"]))
-        self.store.save_grade(session_id, grade.as_json())
+        # The answer, the state it changes and its grade land together or not at all.
+        self.store.add_turn(session_id, "candidate", "answer", text, state=state, grade=grade.as_json())
+        return self._after_answer(session_id, question, grade, state, text)
+
+    def unanswered(self, session_id: str) -> CoachReply | None:
+        """The coach turn still owed for the candidate's last turn (a crash cut it off), else None.
+
+        A probe counts as asked only once its turn is stored, so resuming re-asks it.
+        """
+        row = self.store.get_session(session_id)
+        turns = self.store.turns(session_id)
+        if row.status != "active" or not turns or turns[-1].role != "candidate":
+            return None
+        question = self.bank.get(row.question_id)
+        last = turns[-1]
+        if last.kind == "clarify-question":
+            return self._clarify(session_id, question, last.content)
+        grade = self.grader.grade(question, "\n\n".join(row.state.get("answers", [])))
+        return self._after_answer(session_id, question, grade, row.state, last.content)
+
+    def _after_answer(self, session_id: str, question: "Question", grade: "GradeResult", state: dict[str, Any],
+                      last: str) -> CoachReply:
         target = self._next_probe(question, grade, state.get("probed", []))
         if target is None:
-            self.store.update_state(session_id, state)
             return self.finish(session_id, grade=grade)
-        state["probed"] = [*state.get("probed", []), target.id]
-        self.store.update_state(session_id, state)
-        return self._probe(session_id, question, target, text, grade)
+        return self._probe(session_id, question, target, last, grade)
 
     def finish(self, session_id: str, grade: "GradeResult | None" = None) -> CoachReply:
         """Grade everything said so far and stream the critique (deterministic card first)."""
@@ -224,7 +241,11 @@ class PracticeEngine:
                                       candidate_excerpt=_excerpt(last))
             reply.used_fallback.append(phraser.last_fallback)
 
-        reply.chunks = self._recorded(session_id, "probe", chunks(), meta={"point": point.id})
+        def asked(state: dict[str, Any]) -> dict[str, Any]:
+            return {**state, "probed": [*state.get("probed", []), point.id]}
+
+        # The probe counts as asked in the same transaction that stores it.
+        reply.chunks = self._recorded(session_id, "probe", chunks(), meta={"point": point.id}, state=asked)
         return reply
 
     def _clarify(self, session_id: str, question: "Question", asked: str) -> CoachReply:
@@ -261,8 +282,8 @@ class PracticeEngine:
         scored.sort(key=lambda t: -t[0])
         return [f for s, f in scored[:limit] if s >= 0.35]
 
-    def _recorded(self, session_id: str, kind: str, chunks: Iterator[str],
-                  meta: dict[str, Any] | None = None) -> Iterator[str]:
+    def _recorded(self, session_id: str, kind: str, chunks: Iterator[str], meta: dict[str, Any] | None = None,
+                  state: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Iterator[str]:
         """Pass chunks through and store the whole coach turn once the stream ends (or is dropped)."""
         parts: list[str] = []
         try:
@@ -271,7 +292,7 @@ class PracticeEngine:
                 yield chunk
         finally:
             if parts:
-                self.store.add_turn(session_id, "coach", kind, "".join(parts), meta=meta)
+                self.store.add_turn(session_id, "coach", kind, "".join(parts), meta=meta, state=state)
 
 
 def _excerpt(text: str, n: int = 300) -> str:

@@ -18,7 +18,8 @@ from pydantic import ConfigDict
 
 from coach.errors import IndexMissingError, QueryError
 from coach.settings import TOPICS
-from coach.text import stems
+from coach.text import clean_text, stems
+from coach.search.vectorstore import chroma_errors
 
 if TYPE_CHECKING:  # pragma: no cover
     from coach.search.embeddings import LocalEmbeddings
@@ -54,7 +55,7 @@ def check_query(query: str, topic: str | None, max_chars: int) -> str:
         raise QueryError(f"the query is {len(query):,} characters; the limit is {max_chars:,} (retrieval.max_query_chars)")
     if topic is not None and topic not in TOPICS:
         raise QueryError(f"unknown topic {topic!r}; choose one of {', '.join(TOPICS)}")
-    return query.strip()
+    return clean_text(query.strip())
 
 
 class HybridSearcher:
@@ -66,9 +67,11 @@ class HybridSearcher:
         self._collection = store._collection
         self._embeddings = embeddings
         self._cfg = settings.retrieval
+        self._settings = settings
         import numpy as np
 
-        got = self._collection.get(include=["documents", "metadatas", "embeddings"])
+        with chroma_errors(settings):
+            got = self._collection.get(include=["documents", "metadatas", "embeddings"])
         if not got["ids"]:
             raise IndexMissingError("the index is empty: run `coach ingest`")
         self._ids: list[str] = got["ids"]
@@ -102,10 +105,11 @@ class HybridSearcher:
         return best
 
     def _dense(self, vector: Any, n: int, topic: str | None) -> list[tuple[int, float]]:
-        res = self._collection.query(
-            query_embeddings=[vector.tolist()], n_results=min(n, len(self._ids)),
-            where={"topic": topic} if topic else None, include=["distances"],
-        )
+        with chroma_errors(self._settings):
+            res = self._collection.query(
+                query_embeddings=[vector.tolist()], n_results=min(n, len(self._ids)),
+                where={"topic": topic} if topic else None, include=["distances"],
+            )
         return [(self._row[i], 1.0 - d) for i, d in zip(res["ids"][0], res["distances"][0]) if i in self._row]
 
     def _lexical(self, query: str, n: int, topic: str | None) -> list[tuple[int, float]]:

@@ -7,9 +7,13 @@ its metadata, so a later change of model is caught instead of mixing vectors.
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from coach.errors import IndexMissingError, StoreUnavailableError
+from coach.errors import CoachError, IndexMissingError, StoreUnavailableError
 
 if TYPE_CHECKING:  # pragma: no cover
     from langchain_chroma import Chroma
@@ -25,6 +29,62 @@ def _describe(settings: "Settings") -> str:
     return f"Chroma server {vs.host}:{vs.port}" if vs.is_server else f"index folder {settings.chroma_path}"
 
 
+def _unreadable(settings: "Settings", exc: BaseException) -> CoachError:
+    """The one-line error for a failed Chroma call: unreachable server, or a broken index folder."""
+    vs = settings.vector_store
+    if vs.is_server:
+        return StoreUnavailableError(
+            f"cannot reach the Chroma server at {vs.host}:{vs.port} ({type(exc).__name__}); "
+            "start it with `chroma run --host HOST --port PORT --path DIR` or fix vector_store.host/port"
+        )
+    return IndexMissingError(
+        f"the index at {settings.chroma_path} is unreadable ({type(exc).__name__}: {str(exc)[:120]}); "
+        "run `coach ingest --rebuild` to set it aside and build it again"
+    )
+
+
+def _forget_clients() -> None:
+    """chromadb caches one started system per path; a failed one must not be reused."""
+    try:
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+
+
+@contextmanager
+def chroma_errors(settings: "Settings") -> Iterator[None]:
+    """Turn anything chromadb raises into our errors.
+
+    chromadb's Rust core panics on a malformed ``chroma.sqlite3`` (``PanicException`` derives
+    from ``BaseException``, not ``Exception``), so only interrupts pass through unchanged.
+    """
+    try:
+        yield
+    except (KeyboardInterrupt, SystemExit, GeneratorExit, CoachError):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - see the docstring
+        if not settings.vector_store.is_server:
+            _forget_clients()
+        raise _unreadable(settings, exc) from None
+
+
+def index_is_intact(path: Path) -> bool:
+    """SQLite's own ``quick_check`` of ``chroma.sqlite3`` (read-only); False when it is damaged."""
+    db = path / "chroma.sqlite3"
+    if not db.is_file():
+        return True
+    try:
+        con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
+        try:
+            return con.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return False
+
+
 def open_client(settings: "Settings", *, create: bool) -> Any:
     """A chromadb client; ``create`` allows making the on-disk folder."""
     import chromadb
@@ -33,24 +93,21 @@ def open_client(settings: "Settings", *, create: bool) -> Any:
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     vs = settings.vector_store
     if vs.is_server:
-        try:
-            return chromadb.HttpClient(host=vs.host, port=vs.port, settings=chroma_settings)
-        except Exception as exc:  # chromadb raises ValueError/ConnectionError variants
-            raise StoreUnavailableError(
-                f"cannot reach the Chroma server at {vs.host}:{vs.port} ({type(exc).__name__}); "
-                "start it with `chroma run --host HOST --port PORT --path DIR` or fix vector_store.host/port"
-            ) from None
+        from coach.search.chroma_http import http_client
+
+        with chroma_errors(settings):
+            return http_client(vs.host, vs.port, chroma_settings, vs.timeout_s)
     path = settings.chroma_path
     if not create and not (path / "chroma.sqlite3").is_file():
         raise IndexMissingError(f"no index at {path}: run `coach ingest` first")
-    try:
+    # Checked before chromadb opens it: its Rust core panics on a malformed file and prints the
+    # panic to stderr before we could turn it into one line.
+    if not index_is_intact(path):
+        raise IndexMissingError(f"the index at {path} is damaged (SQLite's integrity check fails); "
+                                "run `coach ingest --rebuild` to set it aside and build it again")
+    with chroma_errors(settings):
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-    except Exception as exc:
-        raise IndexMissingError(
-            f"the index at {path} is unreadable ({type(exc).__name__}: {str(exc)[:120]}); "
-            "run `coach ingest --rebuild` to build it again"
-        ) from None
 
 
 def open_store(settings: "Settings", embeddings: "LocalEmbeddings", *, create: bool = False) -> "Chroma":
@@ -72,17 +129,14 @@ def open_store(settings: "Settings", embeddings: "LocalEmbeddings", *, create: b
             create_collection_if_not_exists=create,
         )
         stored_model = (store._collection.metadata or {}).get(MODEL_KEY)
-    except IndexMissingError:
+    except CoachError:
         raise
-    except Exception as exc:
-        if settings.vector_store.is_server:
-            raise StoreUnavailableError(
-                f"{_describe(settings)} failed: {type(exc).__name__}: {str(exc)[:160]}"
-            ) from None
-        raise IndexMissingError(
-            f"the {_describe(settings)} is unreadable ({type(exc).__name__}: {str(exc)[:120]}); "
-            "run `coach ingest --rebuild`"
-        ) from None
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - chromadb's Rust panics are BaseExceptions
+        if not settings.vector_store.is_server:
+            _forget_clients()
+        raise _unreadable(settings, exc) from None
     if stored_model and stored_model != embeddings.name:
         raise IndexMissingError(
             f"the index was built with embedding model {stored_model!r} but settings use {embeddings.name!r}: "
@@ -95,8 +149,9 @@ def drop_collection(settings: "Settings") -> bool:
     """Delete our collection (for ``--rebuild``); True when there was one."""
     client = open_client(settings, create=True)
     name = settings.vector_store.collection
-    try:
+    with chroma_errors(settings):
+        names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+        if name not in names:
+            return False
         client.delete_collection(name)
         return True
-    except Exception:
-        return False

@@ -117,6 +117,23 @@ def _dimension_score(value: Any) -> int | float | None:
     return value
 
 
+def _grade_values(session_id: str, result: Any) -> tuple[int | None, str | None, str]:
+    """(score, band, JSON) of a grader result, checked before anything is written."""
+    result = _mapping(result, "grade result")
+    if not result:
+        raise StoreError(f"grade for session {session_id} is empty")
+    score = result.get("score")
+    if score is not None:
+        _score(score, f"grade score for session {session_id}")
+    band = result.get("band")
+    if band is not None and not isinstance(band, str):
+        raise StoreError(f"grade band for session {session_id} must be a string, got {band!r}")
+    dims = result.get("dimensions", {})
+    if not isinstance(dims, dict):
+        raise StoreError(f"grade dimensions for session {session_id} must be a dict, got {type(dims).__name__}")
+    return score, band, _dumps(result, f"grade for session {session_id}")
+
+
 def _session_row(row: sqlite3.Row) -> SessionRow:
     return SessionRow(
         id=row["id"], kind=row["kind"], question_id=row["question_id"], topic=row["topic"],

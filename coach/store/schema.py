@@ -95,6 +95,40 @@ MIGRATIONS: list[Migration] = [_m001_initial]
 
 
 
+def connect(path: Path, *, reader: bool = False) -> sqlite3.Connection:
+    """A connection to the session database in WAL mode.
+
+    WAL lets readers go on while another connection or process writes; a ``reader`` connection
+    is query-only and serves every SELECT, so no read ever waits behind a write transaction.
+    """
+    try:
+        conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot open the session database: {exc}") from None
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        if reader:
+            conn.execute("PRAGMA query_only = ON")
+        else:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+    except sqlite3.Error as exc:
+        conn.close()
+        raise StoreError(f"{path}: not a usable session database ({exc}); "
+                         "move it aside or set store.path to another file") from None
+    return conn
+
+
+def is_current(db: sqlite3.Connection) -> bool:
+    """True when every migration is already applied: opening then needs no write lock."""
+    try:
+        newest = db.execute("SELECT MAX(number) FROM migrations").fetchone()[0]
+    except sqlite3.OperationalError:  # a new file: no migrations table yet
+        return False
+    return newest == len(MIGRATIONS)
+
+
 def migrate(db: sqlite3.Connection, path: Path, now: float) -> None:
     """Apply the pending migrations inside the caller's write transaction."""
     known = len(MIGRATIONS)

@@ -1,10 +1,11 @@
 """SQLite persistence for practice sessions, their turns, grades and self-ratings.
 
 One file (``settings.store_path``), opened in WAL mode with foreign keys on. Every write is its
-own committed transaction, so a crash loses nothing that was already said. One connection is
-shared by every thread (the Gradio app calls in from many) and a lock serialises its use; writes
-take SQLite's write lock up front (``BEGIN IMMEDIATE``), so two processes on one file stay
-consistent too.
+own short committed transaction, so a crash loses nothing that was already said. Writes share
+one connection (a lock serialises it across the Gradio app's threads) and take SQLite's write
+lock up front (``BEGIN IMMEDIATE``), so two processes on one file stay consistent. Reads use a
+second, query-only connection with its own lock: in WAL mode a reader never waits for a writer,
+in this process or another, and opening a store whose schema is current takes no write lock.
 
 The schema and its migrations live in :mod:`coach.store.schema`; row types and value checks in
 :mod:`coach.store.rows`.
@@ -27,12 +28,12 @@ from typing import TYPE_CHECKING, Any
 from coach.errors import QueryError, SessionError, StoreError
 from coach.settings import TOPICS
 from coach.store.rows import (
-    Mastery, SessionRow, TurnRow, _dimension_score, _dumps, _mapping, _no_session, _one_of, _score,
-    _session_row, _text, _turn_row,
+    Mastery, SessionRow, TurnRow, _dimension_score, _dumps, _grade_values, _mapping, _no_session, _one_of,
+    _score, _session_row, _text, _turn_row,
 )
 from coach.store.schema import (
     DIMENSION_ID, DEFAULT_USER, DIMENSION_WINDOW, RATING_LEVELS, ROLES, SESSION_KINDS, TOPIC_WINDOW, TURN_KINDS,
-    migrate,
+    connect, is_current, migrate,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,12 +56,16 @@ class Store:
         except OSError as exc:
             raise StoreError(f"{self.path.parent}: cannot create the folder for the session database: "
                              f"{exc.strerror or exc}") from None
-        self._conn: sqlite3.Connection | None = self._connect()
+        self._conn: sqlite3.Connection | None = connect(self.path)
+        self._reader: sqlite3.Connection | None = None
+        self._read_lock = threading.Lock()
         try:
-            self._migrate()
+            self._reader = connect(self.path, reader=True)
+            if not is_current(self._reader):
+                with self._write("migrating the schema") as db:
+                    migrate(db, self.path, self._clock())
         except BaseException:
-            self._conn.close()
-            self._conn = None
+            self.close()
             raise
 
     @classmethod
@@ -69,32 +74,12 @@ class Store:
 
     # -- connection ---------------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
-        try:
-            conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None,
-                                   check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: cannot open the session database: {exc}") from None
-        try:
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-        except sqlite3.Error as exc:
-            conn.close()
-            raise StoreError(f"{self.path}: not a usable session database ({exc}); "
-                             "move it aside or set store.path to another file") from None
-        return conn
-
-    def _migrate(self) -> None:
-        with self._write("migrating the schema") as db:
-            migrate(db, self.path, self._clock())
-
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        with self._lock, self._read_lock:
+            for conn in (self._conn, self._reader):
+                if conn is not None:
+                    conn.close()
+            self._conn = self._reader = None
 
     def __enter__(self) -> "Store":
         return self
@@ -146,9 +131,11 @@ class Store:
 
     @contextmanager
     def _read(self, what: str) -> Iterator[sqlite3.Connection]:
-        """A consistent snapshot for several SELECTs."""
-        with self._lock:
-            db = self._db()
+        """A consistent snapshot for several SELECTs, on the reader connection (never behind a write)."""
+        with self._read_lock:
+            db = self._reader
+            if db is None:
+                raise StoreError(f"{self.path}: the session store is closed")
             try:
                 db.execute("BEGIN")
                 yield db
@@ -189,14 +176,24 @@ class Store:
                 raise _no_session(session_id)
 
     def add_turn(self, session_id: str, role: str, kind: str, content: str,
-                 meta: dict[str, Any] | None = None) -> TurnRow:
+                 meta: dict[str, Any] | None = None, *,
+                 state: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+                 grade: dict[str, Any] | None = None) -> TurnRow:
+        """Store a turn, and with it (same transaction) the session state and grade it justifies.
+
+        ``state`` is the new state, or a function from the stored state to the new one (applied
+        under the write lock); ``grade`` is a grader result recorded against this turn.
+        """
         _one_of(role, ROLES, "turn role")
         _one_of(kind, TURN_KINDS, "turn kind")
         if not isinstance(content, str):
             raise StoreError(f"turn content must be a string, got {type(content).__name__}")
         meta_json = _dumps(_mapping(meta, "turn meta"), f"meta of a turn in session {session_id}")
+        graded = None if grade is None else _grade_values(session_id, grade)
+        if isinstance(state, dict):
+            state_json = _dumps(state, f"state of session {session_id}")
         with self._write("saving a turn") as db:
-            self._require(db, session_id)
+            row = self._require(db, session_id)
             index = db.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM turns WHERE session_id = ?",
                                (session_id,)).fetchone()[0]
             created_at = self._clock()
@@ -205,31 +202,27 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (session_id, index, role, kind, content, created_at, meta_json),
             )
+            if callable(state):
+                new_state = _mapping(state(json.loads(row["state"])), "session state")
+                state_json = _dumps(new_state, f"state of session {session_id}")
+            if state is not None:
+                db.execute("UPDATE sessions SET state = ? WHERE id = ?", (state_json, session_id))
+            if graded is not None:
+                db.execute("INSERT INTO grades (session_id, turn_index, score, band, result, created_at)"
+                           " VALUES (?, ?, ?, ?, ?, ?)", (session_id, index, *graded, created_at))
         return TurnRow(session_id=session_id, index=index, role=role, kind=kind, content=content,
                        created_at=created_at, meta=json.loads(meta_json))
 
     def save_grade(self, session_id: str, result: dict[str, Any]) -> None:
         """Keep this grade (every one is kept); the latest saved is the session's current grade."""
-        result = _mapping(result, "grade result")
-        if not result:
-            raise StoreError(f"grade for session {session_id} is empty")
-        score = result.get("score")
-        if score is not None:
-            _score(score, f"grade score for session {session_id}")
-        band = result.get("band")
-        if band is not None and not isinstance(band, str):
-            raise StoreError(f"grade band for session {session_id} must be a string, got {band!r}")
-        dims = result.get("dimensions", {})
-        if not isinstance(dims, dict):
-            raise StoreError(f"grade dimensions for session {session_id} must be a dict, got {type(dims).__name__}")
-        result_json = _dumps(result, f"grade for session {session_id}")
+        graded = _grade_values(session_id, result)
         with self._write("saving a grade") as db:
             self._require(db, session_id)
             turn_index = db.execute("SELECT MAX(idx) FROM turns WHERE session_id = ?", (session_id,)).fetchone()[0]
             db.execute(
                 "INSERT INTO grades (session_id, turn_index, score, band, result, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (session_id, turn_index, score, band, result_json, self._clock()),
+                (session_id, turn_index, *graded, self._clock()),
             )
 
     def save_self_ratings(self, session_id: str, ratings: dict[str, int]) -> None:

@@ -1,8 +1,8 @@
 """The web app (Gradio): a thin edge over ``Coach``; every tab only calls the services.
 
 ``build_app(coach)`` returns the Blocks (tests launch it themselves); ``serve(coach)`` launches it
-with the server settings: host, port, optional login, and one queue whose concurrency limit caps
-the model calls running at once across all users. Each browser session keeps its own session id
+with the server settings: host, port, optional login, and a queue sized by
+``server.handler_concurrency``; model calls are capped separately (``server.concurrency_limit``). Each browser session keeps its own session id
 in ``gr.State``, so two people never see each other's chat.
 """
 
@@ -45,7 +45,10 @@ def build_app(coach: "Coach") -> gr.Blocks:
             with gr.Tab("Guide", id="guide", elem_id="tab-guide"):
                 build_guide_tab(coach)
         progress_tab.select(refresh, None, refresh_outputs, api_visibility="undocumented")
-    app.queue(default_concurrency_limit=settings.server.concurrency_limit)
+    # Model calls are capped inside the phrasing layer (server.concurrency_limit), so the queue only
+    # bounds the deterministic work: grading, the critique card and template replies never wait
+    # behind another user's model call.
+    app.queue(default_concurrency_limit=settings.server.handler_concurrency)
     return app
 
 

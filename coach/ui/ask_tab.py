@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from coach.ui.common import TOPIC_CHOICES, check_input, guarded, none_if_any
+from coach.ui.common import TOPIC_CHOICES, as_text, check_input, guarded, no_images, none_if_any
 
 if TYPE_CHECKING:  # pragma: no cover
     from coach.core import Coach
@@ -50,6 +50,12 @@ def _plain(content: Any) -> str | None:
     return None
 
 
+def exchange(question: str, result: "AskResult") -> tuple[dict[str, str], dict[str, str]]:
+    """The user's question (shown as typed) and the coach's answer, as chat messages."""
+    return ({"role": "user", "content": as_text(question)},
+            {"role": "assistant", "content": no_images(answer_markdown(result))})
+
+
 def build_ask_tab(coach: "Coach") -> None:
     gr.Markdown("Ask anything about ML system design. Answers come only from the guide, with numbered "
                 "citations; when the guide does not cover a question, the coach says so.")
@@ -69,7 +75,7 @@ def build_ask_tab(coach: "Coach") -> None:
         asked = [m for m in history if m.get("role") == "user"]
         previous = _plain(asked[-1].get("content")) if asked else None
         result = coach.ask(text, topic=none_if_any(topic_value), previous=previous)
-        history += [{"role": "user", "content": text}, {"role": "assistant", "content": answer_markdown(result)}]
+        history += list(exchange(text, result))
         return history, ""
 
     send.click(on_ask, [question, topic, chat], [chat, question], api_name="ask")

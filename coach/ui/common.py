@@ -6,8 +6,10 @@ Nothing here decides anything about interviews; it only adapts the services to G
 from __future__ import annotations
 
 import functools
+import html
 import inspect
 import logging
+import re
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -25,15 +27,43 @@ log = logging.getLogger("coach.ui")
 ANY = "any"
 TOPIC_CHOICES = [ANY, *TOPICS]
 LEVEL_CHOICES = [ANY, *LEVELS]
-RATING_CHOICES = [("weak", 1), ("ok", 2), ("strong", 3), ("staff", 4)]
+# Values are strings: Gradio describes a Radio's values as strings in the API schema and accepts
+# exactly its choice values, so "1".."4" is what the schema says and what the server takes.
+RATING_CHOICES = [("weak", "1"), ("ok", "2"), ("strong", "3"), ("staff", "4")]
 UNEXPECTED = "Something went wrong on the server ({kind}); the details are in the server log."
+
+
+_MARKUP_START = re.compile(r"([\\\[\]<])")  # backslash, brackets (links, images), '<' (HTML, autolinks)
+# Tags that make the browser fetch something (our own Markdown keeps <details>, <summary>).
+_FETCHING_TAG = re.compile(r"<(?=/?(img|image|picture|source|video|audio|iframe|frame|object|embed|svg|link|"
+                           r"style|script|input|meta|base)\b)", re.I)
+
+
+def as_text(text: str) -> str:
+    """User text for a Markdown widget: no image, link or HTML typed by a user is rendered.
+
+    Only the characters that start those are backslash-escaped, so ``![x](http://host/p.png)``
+    or ``<img src=...>`` is displayed as typed and no request leaves the browser, while the text
+    an API client or the copy button gets stays close to what was typed.
+    """
+    return _MARKUP_START.sub(r"\\\1", text)
+
+
+def no_images(markdown: str) -> str:
+    """Coach Markdown (which may quote the user or come from a model) with images and fetching tags disabled."""
+    return _FETCHING_TAG.sub("&lt;", markdown.replace("![", "!\\["))
+
+
+def toast(message: str) -> gr.Error:
+    """A short error toast; Gradio renders toasts as HTML, so the message is escaped."""
+    return gr.Error(html.escape(message, quote=False), print_exception=False)
 
 
 def _as_gr_error(exc: Exception) -> gr.Error:
     if isinstance(exc, gr.Error):
         return exc
     if isinstance(exc, CoachError):
-        return gr.Error(str(exc), print_exception=False)
+        return toast(str(exc))
     log.exception("unexpected error in a web handler")
     return gr.Error(UNEXPECTED.format(kind=type(exc).__name__), print_exception=False)
 
@@ -60,13 +90,13 @@ def guarded(fn: Callable) -> Callable:
 
 def check_input(coach: "Coach", text: str | None, what: str = "message") -> str:
     """The stripped text, or gr.Error when it is empty or over ``server.max_input_chars``."""
-    text = (text or "").strip()
+    # Lone surrogates (JSON "\\ud800") become U+FFFD, as coach.text.clean_text does in the services.
+    text = (text or "").strip().encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     limit = coach.settings.server.max_input_chars
     if not text:
         raise gr.Error(f"Type your {what} first.", print_exception=False)
     if len(text) > limit:
-        raise gr.Error(f"That {what} is {len(text):,} characters; the limit is {limit:,} characters.",
-                       print_exception=False)
+        raise toast(f"That {what} is {len(text):,} characters; the limit is {limit:,} characters.")
     return text
 
 

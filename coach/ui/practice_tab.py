@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import gradio as gr
 
 from coach.errors import CoachError
-from coach.ui.common import LEVEL_CHOICES, TOPIC_CHOICES, ReportFiles, check_input, guarded, none_if_any, user_of
+from coach.ui.common import (
+    LEVEL_CHOICES, TOPIC_CHOICES, ReportFiles, as_text, check_input, guarded, no_images, none_if_any, toast, user_of,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from coach.core import Coach
@@ -57,8 +59,12 @@ def transcript_messages(view: "SessionView") -> tuple[list[dict[str, str]], str]
             card = content
             messages.append({"role": "assistant", "content": CRITIQUE_IN_CARD})
             continue
-        if kind == "question":
+        if role == "candidate":
+            content = as_text(content)  # shown as typed: no image, link or HTML from a user is rendered
+        elif kind == "question":
             content = f"**Question** ({view.topic}, {view.level})\n\n{content}"
+        else:
+            content = no_images(content)
         messages.append({"role": _ROLE.get(role, "assistant"), "content": content})
     return messages, card
 
@@ -137,7 +143,10 @@ def build_practice_tab(coach: "Coach", reports: ReportFiles) -> PracticeTab:
         sid = check_input(coach, typed, "session id")
         owner = coach.store.get_session(sid).user
         if owner != user_of(request):
-            raise gr.Error(f"session {sid} belongs to another user", print_exception=False)
+            raise toast(f"session {sid} belongs to another user")
+        pending = coach.engine.unanswered(sid)  # the coach turn a crash cut off, owed before going on
+        if pending is not None:
+            pending.text()
         view = coach.engine.view(sid)
         return show(view, time.time() + 60 * minutes if minutes and view.status == "active" else None)
 
@@ -160,7 +169,7 @@ def build_practice_tab(coach: "Coach", reports: ReportFiles) -> PracticeTab:
             streamed += chunk
             shown = streamed[len(card_text):].strip() if card_text and streamed.startswith(card_text) else streamed
             shown = shown or (CRITIQUE_IN_CARD if card_text else "…")
-            messages = [*messages[:-1], {"role": "assistant", "content": shown}]
+            messages = [*messages[:-1], {"role": "assistant", "content": no_images(shown)}]
             yield {chat: messages}
         view = coach.engine.view(sid)
         final = {chat: messages, info: info_line(view),

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from coach.practice.progress import mastery_over_time
-from coach.ui.common import ReportFiles, check_input, guarded, user_of
+from coach.ui.common import ReportFiles, check_input, guarded, toast, user_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from coach.core import Coach
@@ -104,7 +104,7 @@ def build_progress_tab(coach: "Coach", reports: ReportFiles, practice: "Practice
     def on_report(typed: str, request: gr.Request):
         sid = check_input(coach, typed, "session id")
         if coach.store.get_session(sid).user != user_of(request):
-            raise gr.Error(f"session {sid} belongs to another user", print_exception=False)
+            raise toast(f"session {sid} belongs to another user")
         return reports.write(coach, sid)
 
     def on_select(table: pd.DataFrame, evt: gr.SelectData) -> str:

@@ -97,3 +97,19 @@ def test_cli_ingest_rejects_bad_file_and_keeps_index(config, knowledge):
     assert after[1] == before[1]
     canary = run_cli("retrieve", "canary blast radius", "--json", config=config)
     assert "fx-canary" in canary[1]
+
+
+@pytest.mark.parametrize("old, new, line", [
+    ("title: Labels that arrive late", 'title: "Labels that arrive late', 4),  # the parser stops at line 7
+    ("tags: [labels, delay]", "tags: [labels, delay", 6),
+    ("summary: Natural labels", "summary: Natural: labels: [", 5),
+])
+def test_broken_front_matter_names_the_broken_line_and_the_rest_follow_from_it(knowledge, old, new, line):
+    _edit(knowledge / "lifecycle" / "fx-labels.md", old, new)
+    with pytest.raises(KnowledgeError) as err:
+        load_guide(knowledge)
+    message = str(err.value)
+    assert message.startswith(f"lifecycle/fx-labels.md:{line}: broken YAML front matter"), message
+    # fx-fraud links to fx-labels: that error is a consequence, not a second problem
+    assert "problem(s) in the guide" not in message
+    assert "1 later problem follows from it" in message and "fx-fraud" in message

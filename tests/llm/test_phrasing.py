@@ -250,3 +250,24 @@ def test_closing_the_stream_early_stops_the_worker(library):
     stream.close()  # the caller went away; the worker sees the cancel flag at its next chunk
     worker.join(timeout=2)
     assert not worker.is_alive()
+
+
+def test_model_calls_share_a_limit_and_a_queued_call_gets_the_template_at_once(library):
+    """One slow backend must not stall everyone: beyond the limit a call answers with the template."""
+    gate = threading.BoundedSemaphore(1)
+    slow = ScriptedChat(steps=[(1.5, TWO_SENTENCES)])
+    first = Phraser(slow, library, timeout_s=10, gate=gate)
+    result: dict = {}
+    worker = threading.Thread(target=lambda: result.setdefault("text", first.text("say", FALLBACK, topic="data drift")))
+    worker.start()
+    time.sleep(0.3)  # the first call holds the only model slot
+    second = Phraser(RecordingFakeChat(replies=[TWO_SENTENCES]), library, timeout_s=10, gate=gate)
+    started = time.monotonic()
+    assert second.text("say", FALLBACK, topic="data drift") == FALLBACK
+    assert time.monotonic() - started < 0.5
+    assert second.last_fallback and "busy" in second.last_reason
+    assert second.chat_model.calls == [], "the queued call never reached the model"
+    worker.join(10)
+    assert result["text"] == TWO_SENTENCES
+    third = Phraser(RecordingFakeChat(replies=[TWO_SENTENCES]), library, timeout_s=10, gate=gate)
+    assert third.text("say", FALLBACK, topic="data drift") == TWO_SENTENCES  # the slot was given back

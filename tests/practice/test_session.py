@@ -102,7 +102,9 @@ def test_full_session_probes_target_missing_points_in_order(coach):
 def test_probes_run_out_then_critique(coach):
     coach.settings.session.max_probes = 1
     view = coach.engine.start(question_id="arch-q01")
-    assert coach.engine.respond(view.session_id, FRAUD_PARTIAL).kind == "probe"
+    first = coach.engine.respond(view.session_id, FRAUD_PARTIAL)
+    assert first.kind == "probe"
+    first.text()  # a probe counts as asked once it has been shown (and stored)
     last = coach.engine.respond(view.session_id, "We would retrain the model every week on fresh data.")
     assert last.kind == "critique" and last.done
 
@@ -149,6 +151,46 @@ def test_restart_mid_session_resumes(coach, tmp_path):
     assert final.critique.score == again.store.get_session(view.session_id).score
     report = again.report(view.session_id)
     assert "## Transcript" in report and FRAUD_PARTIAL[:40] in report and "## Citations" in report
+
+
+def test_killed_during_a_probe_re_asks_it_on_resume(coach):
+    """kill -9 while the coach's probe streams: the answer is kept, the probe is not counted as asked."""
+    view = coach.engine.start(question_id="arch-q01")
+    reply = coach.engine.respond(view.session_id, FRAUD_PARTIAL)
+    assert reply.kind == "probe"  # the process dies here: the reply's stream is never drained
+    again = Coach(coach.settings)
+    for name in ("embeddings", "guide", "bank", "grader"):
+        again.__dict__[name] = coach.__dict__[name]
+    resumed = again.engine.view(view.session_id)
+    assert [k for _, k, _ in resumed.transcript] == ["question", "answer"]
+    assert resumed.probes_left == coach.settings.session.max_probes, "an unasked probe must not count"
+    assert again.store.get_session(view.session_id).state["answers"] == [FRAUD_PARTIAL]
+    pending = again.engine.unanswered(view.session_id)
+    assert pending is not None and pending.kind == "probe"
+    pending.text()
+    turns = again.store.turns(view.session_id)
+    assert [t.kind for t in turns] == ["question", "answer", "probe"]
+    assert again.engine.view(view.session_id).probes_left == coach.settings.session.max_probes - 1
+    assert again.store.get_session(view.session_id).state["probed"] == [turns[-1].meta["point"]]
+    assert again.engine.unanswered(view.session_id) is None
+
+
+def test_lone_surrogates_are_replaced_and_the_session_goes_on(coach):
+    """Web API JSON may carry '\\ud800'; it must not reach SQLite or the model as is."""
+    from coach.ui.common import check_input
+
+    view = coach.engine.start(question_id="arch-q01")
+    reply = coach.engine.respond(view.session_id, FRAUD_PARTIAL + " \ud800 and \udcff")
+    reply.text()
+    stored = coach.store.turns(view.session_id)[1].content
+    assert "\ud800" not in stored and "\ufffd" in stored and stored.startswith(FRAUD_PARTIAL[:40])
+    clar = coach.engine.respond(view.session_id, "What is the peak \ud800 volume?")
+    clar.text()
+    assert check_input(coach, "drift \ud800 detection", "question") == "drift \ufffd detection"
+    result = coach.ask("how do I detect \ud800 concept drift?")
+    assert "\ud800" not in result.answer
+    assert coach.grade("arch-q01", "We use \udcff velocity features.").score >= 0
+    assert coach.engine.view(view.session_id).status == "active"
 
 
 def test_done_before_any_answer_is_a_note(coach):

@@ -82,3 +82,65 @@ def test_rebuild_recovers_a_corrupt_index(settings, embeddings):
     assert report.chunks_total > 0
     broken = [p for p in settings.chroma_path.parent.iterdir() if p.name.startswith("chroma.broken-")]
     assert broken, "the unreadable index is kept aside, not deleted"
+
+
+def _corrupt_page_of(db_path, table: str) -> None:
+    """Overwrite the middle of the first leaf page of ``table`` with garbage (the file header stays valid)."""
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        page_size = con.execute("PRAGMA page_size").fetchone()[0]
+        pageno = con.execute("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY pageno",
+                             (table,)).fetchone()[0]
+    finally:
+        con.close()
+    data = bytearray(db_path.read_bytes())
+    start = (pageno - 1) * page_size + 200
+    data[start:start + 1000] = b"garbage!" * 125
+    db_path.write_bytes(bytes(data))
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("table", ["migrations", "embedding_metadata"])  # fails on open / fails on query
+def test_garbage_inside_the_index_gives_one_clear_error_and_rebuild_recovers(settings, config, embeddings, table):
+    from chromadb.api.client import SharedSystemClient
+
+    from coach.errors import IndexMissingError
+    from tests.conftest import run_cli
+
+    _coach(settings, embeddings).ingest()
+    SharedSystemClient.clear_system_cache()
+    _corrupt_page_of(settings.chroma_path / "chroma.sqlite3", table)
+    coach = _coach(settings, embeddings)
+    for call in (lambda: coach.retrieve("canary release blast radius"),
+                 lambda: coach.ask("how does a canary release limit the blast radius?")):
+        with pytest.raises(IndexMissingError) as err:
+            call()
+        assert str(settings.chroma_path) in str(err.value) and "coach ingest --rebuild" in str(err.value)
+    if table == "migrations":  # the command line: one line, no traceback, no Rust panic text
+        code, out, stderr = run_cli("retrieve", "canary release", config=config)
+        assert code == IndexMissingError.exit_code and len(stderr.strip().splitlines()) == 1, stderr
+        assert str(settings.chroma_path) in stderr and "coach ingest --rebuild" in stderr
+    report = coach.ingest(rebuild=True)
+    assert report.chunks_total > 0
+    assert [p for p in settings.chroma_path.parent.iterdir() if p.name.startswith("chroma.broken-")]
+    assert coach.retrieve("canary release blast radius", k=3)[0].section_id == "fx-canary"
+
+
+def test_ingest_validates_the_question_bank_before_touching_the_index(settings, embeddings, knowledge):
+    from coach.errors import KnowledgeError
+
+    bank = knowledge / "questions" / "lifecycle.yaml"
+    text = bank.read_text(encoding="utf-8")
+    text = text.replace("    level: mid\n", "", 1)
+    text = text.replace("        probe: When do you actually find out that a payment was fraudulent?\n", "", 1)
+    bank.write_text(text, encoding="utf-8")
+    with pytest.raises(KnowledgeError) as err:
+        run_ingest(settings, embeddings)
+    message = str(err.value)
+    assert "questions/lifecycle.yaml:2" in message
+    assert "field 'level'" in message and "field 'rubric.0.probe'" in message
+    assert not settings.chroma_path.exists(), "nothing is written when the bank is broken"

@@ -519,3 +519,60 @@ def test_closed_store_raises_store_error(db_path):
     s.close()  # twice is fine
     with pytest.raises(StoreError, match="closed"):
         s.list_sessions()
+
+
+def test_a_turn_its_state_and_its_grade_are_one_transaction(store):
+    sid = store.create_session("practice", "arch-q01", "architectures", "senior", state={"answers": []})
+    store.add_turn(sid, "candidate", "answer", "my answer", state={"answers": ["my answer"]},
+                   grade={"score": 40, "band": "ok", "dimensions": {}})
+    assert store.get_session(sid).state == {"answers": ["my answer"]}
+    assert store.latest_grade(sid)["score"] == 40
+    with pytest.raises(StoreError):  # the new state cannot be stored: the turn is not stored either
+        store.add_turn(sid, "coach", "probe", "why?", state=lambda st: {**st, "probed": [object()]})
+    assert [t.kind for t in store.turns(sid)] == ["answer"]
+    store.add_turn(sid, "coach", "probe", "why?", state=lambda st: {**st, "probed": ["p1"]})
+    assert store.get_session(sid).state == {"answers": ["my answer"], "probed": ["p1"]}
+
+
+def test_reads_are_never_blocked_by_a_writer(db_path):
+    """Another process holds the write lock for seconds: opening the store and every read stay instant,
+    also while a write of this very process is waiting for that lock."""
+    import time
+
+    with Store(db_path, clock=Clock()) as first:
+        sid = first.create_session("practice", "q1", "lifecycle", "senior")
+        first.add_turn(sid, "coach", "question", "Q?")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sqlite3, sys, time
+            db = sqlite3.connect({str(db_path)!r}, isolation_level=None)
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("UPDATE sessions SET band = 'x'")
+            print("locked", flush=True)
+            time.sleep(6)
+            db.execute("ROLLBACK")
+        """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        store = Store(db_path)  # a read-only view (the Progress tab, `coach progress`) opens the store
+        writer = threading.Thread(target=lambda: _try(lambda: store.add_turn(sid, "candidate", "answer", "A.")))
+        writer.start()
+        time.sleep(0.3)  # this process's write is now waiting for the other process's lock
+        assert [t.content for t in store.turns(sid)] == ["Q?"]
+        assert store.get_session(sid).status == "active"
+        store.mastery()
+        store.list_sessions()
+        assert time.monotonic() - started < 2.0, "reads waited for a writer"
+    finally:
+        holder.wait(timeout=30)
+    writer.join(30)
+    assert [t.content for t in store.turns(sid)] == ["Q?", "A."]
+    store.close()
+
+
+def _try(call) -> None:
+    try:
+        call()
+    except CoachError:
+        pass

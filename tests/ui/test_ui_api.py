@@ -117,7 +117,7 @@ def test_ask_says_when_the_guide_does_not_cover_it(client):
 
 def test_self_assessment_compares_ratings(client, coach):
     dims = coach.bank.rubric.dimension_ids
-    ratings = [4] * len(dims)  # "staff" everywhere: a short answer must show a calibration gap
+    ratings = ["4"] * len(dims)  # "staff" everywhere: a short answer must show a calibration gap
     result = client.predict("mon-q01", "Covariate shift means P(X) changes while P(Y|X) stays the same.",
                             *ratings, api_name="/assess")
     assert result.startswith("### Self vs coach — ")
@@ -141,3 +141,34 @@ def test_guide_section_renders_body_and_sources(client, coach):
     assert first.startswith(f"`knowledge/{coach.guide.by_topic('monitoring')[0].source}`")
     body = client.predict("mon-shift-types", api_name="/guide_section")
     assert "# Types of shift" in body and "**Sources**" in body and "knowledge/monitoring/mon-shift-types.md" in body
+
+
+
+def _raw_call(url: str, api_name: str, *data) -> str:
+    """POST JSON as a browser or curl may send it (``\\ud800`` escapes), return the SSE text."""
+    import json
+
+    import httpx
+
+    body = json.dumps({"data": list(data)}).encode("ascii")  # ensure_ascii keeps lone surrogates escaped
+    base = url.rstrip("/") + "/gradio_api/call/" + api_name
+    event = httpx.post(base, content=body, headers={"Content-Type": "application/json"}, timeout=60).json()
+    return httpx.get(f"{base}/{event['event_id']}", timeout=120).text
+
+
+def test_lone_surrogates_through_the_api_are_replaced_not_a_server_error(url):
+    out = _raw_call(url, "ask", "How do I detect \ud800 concept drift?", "any", [])
+    assert "event: complete" in out and "\\ufffd" in out.lower()
+    out = _raw_call(url, "practice_resume", "bad-\ud800-id")
+    assert "event: error" in out and "no session" in out and "Something went wrong" not in out
+
+
+def test_assess_api_schema_and_accepted_ratings_agree(client, coach):
+    info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/assess"]
+    rating = info["parameters"][2]
+    allowed = rating["type"]["enum"]
+    assert rating["type"]["type"] == "string" and allowed == ["1", "2", "3", "4"]
+    dims = coach.bank.rubric.dimension_ids
+    result = client.predict("mon-q01", "Covariate shift means P(X) changes while P(Y|X) stays the same.",
+                            "2", *([None] * (len(dims) - 1)), api_name="/assess")
+    assert result.startswith("### Self vs coach — ") and "ok" in result

@@ -184,6 +184,10 @@ def test_ask_shows_answer_with_citations(page):
     details.locator("summary").click()
     expect(details).to_contain_text("knowledge/monitoring/")
     expect(details.locator("blockquote").first).to_be_visible()
+    page.locator("#ask-input textarea").fill("What is PSI? ![x](http://127.0.0.1:9/pixel.png) <img src=http://127.0.0.1:9/p.png>")
+    page.locator("#ask-send").click()
+    expect(bot_messages(page, "#ask-chat")).to_have_count(2, timeout=TIMEOUT_MS)
+    expect(page.locator("#ask-chat img")).to_have_count(0)  # typed images are shown as text, never fetched
 
 
 def test_self_assessment_shows_self_vs_coach(page, coach):
