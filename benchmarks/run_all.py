@@ -27,11 +27,13 @@ def startup(data_dir, repeat: int) -> list[str]:
 
     def peak_rss(*args: str) -> float:
         """MiB at the peak of one process running ``python ARGS`` (the CLI in-process, then getrusage)."""
-        probe = ("import resource, runpy, sys\n"
+        # VmHWM, not getrusage: ru_maxrss survives exec and would report the forking parent's peak.
+        probe = ("import runpy, sys\n"
                  "sys.argv = sys.argv[1:]\n"
                  "try:\n    runpy.run_module(sys.argv[0], run_name='__main__') if sys.argv[0] != '-c' else None\n"
                  "except SystemExit:\n    pass\n"
-                 "print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
+                 "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+                 "print('RSS', hwm, file=sys.stderr)\n")
         out = subprocess.run([sys.executable, "-c", probe, *args], check=True, capture_output=True, text=True,
                              cwd=ROOT, env=env).stderr
         return int(out.rsplit("RSS", 1)[1].split()[0]) / 1024
@@ -169,11 +171,14 @@ def thread_figures(data_dir, repeat: int) -> list[str]:
         model = coach.chat_model
         model.invoke("Say hello.")  # load once
         out = []
-        for _ in range(repeat):
+        subjects = ["fraud detection", "feed ranking", "drift alerts", "feature stores", "A/B tests", "caching",
+                    "label delay", "canary releases"]
+        for i in range(repeat):  # a new prompt each time: llama.cpp would reuse a repeated prompt's cache
             start = time.perf_counter()
-            for _chunk in model.stream("Ask one short question about fraud detection."):
-                out.append((time.perf_counter() - start) * 1000)
-                break
+            for chunk in model.stream(f"Ask one short interview question about {subjects[i % len(subjects)]}."):
+                if getattr(chunk, "content", ""):
+                    out.append((time.perf_counter() - start) * 1000)
+                    break
         return out
 
     cores = os.cpu_count() or 2

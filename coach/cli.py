@@ -102,13 +102,8 @@ def cmd_practice(args: argparse.Namespace) -> int:
         for role, kind, content in view.transcript:
             print(f"{'Interviewer' if role == 'coach' else 'You'}: {content}\n")
         pending = engine.unanswered(view.session_id)  # a reply a crash cut off is given now
-        if pending is not None:
-            print("Interviewer: ", end="")
-            _stream(pending.chunks)
-            print()
-            if pending.done:
-                print(f"Report: coach report {view.session_id}")
-                return 0
+        if pending is not None and _say(pending, view.session_id):
+            return 0
     else:
         view = engine.start(topic=args.topic, level=args.level, weakest=args.weakest, question_id=args.question)
         print(f"Session {view.session_id} — {view.topic}, {view.level} ({view.question_id})\n")
@@ -135,12 +130,19 @@ def cmd_practice(args: argparse.Namespace) -> int:
         except CoachError as exc:
             print(f"(!) {exc}")
             continue
-        print("\nInterviewer: ", end="")
-        _stream(reply.chunks)
         print()
-        if reply.done:
-            print(f"Report: coach report {view.session_id}")
+        if _say(reply, view.session_id):
             return 0
+
+
+def _say(reply, session_id: str) -> bool:
+    """Stream the interviewer's reply; True when it ended the session (the report command is shown)."""
+    print("Interviewer: ", end="")
+    _stream(reply.chunks)
+    print()
+    if reply.done:
+        print(f"Report: coach report {session_id}")
+    return reply.done
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

@@ -27,7 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from coach.store.sessions import Mastery, Store
     from coach.content.guide import Guide
     from coach.content.questions import Question, QuestionBank
-    from coach.search.retrieval import GuideRetriever, Hit, HybridSearcher
+    from coach.search.lc_retriever import GuideRetriever
+    from coach.search.retrieval import Hit, HybridSearcher
     from ingest.pipeline import IngestReport
 
 
@@ -66,10 +67,10 @@ class Coach:
         with self._lock:
             if "_searcher" not in self.__dict__:
                 from coach.search.retrieval import HybridSearcher
-                from coach.search.vectorstore import open_store
+                from coach.search.vectorstore import open_collection
 
-                store = open_store(self.settings, self.embeddings, create=False)
-                self.__dict__["_searcher"] = HybridSearcher(store, self.embeddings, self.settings)
+                collection = open_collection(self.settings, self.embeddings)
+                self.__dict__["_searcher"] = HybridSearcher(collection, self.embeddings, self.settings)
             return self.__dict__["_searcher"]
 
     def ingest(self, *, rebuild: bool = False, progress: bool = False, log=print) -> "IngestReport":
@@ -92,7 +93,7 @@ class Coach:
 
     def retriever(self, k: int | None = None, topic: str | None = None) -> "GuideRetriever":
         """The same search as a LangChain ``BaseRetriever``."""
-        from coach.search.retrieval import GuideRetriever
+        from coach.search.lc_retriever import GuideRetriever
 
         return GuideRetriever(searcher=self.searcher, k=k or self.settings.retrieval.k, topic=topic)
 

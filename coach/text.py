@@ -42,9 +42,14 @@ def _stemmer():
     return snowballstemmer.stemmer("english")
 
 
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return _stemmer().stemWord(word)
+
+
 def stem_words(tokens: list[str]) -> list[str]:
-    """Snowball stems of already tokenised words."""
-    return _stemmer().stemWords(list(tokens))
+    """Snowball stems of already tokenised words (cached per word: the guide's vocabulary repeats)."""
+    return [_stem(t) for t in tokens]
 
 
 def words(text: str) -> list[str]:
@@ -57,7 +62,7 @@ def stems(text: str, *, keep_stopwords: bool = False) -> list[str]:
     toks = words(text)
     if not keep_stopwords:
         toks = [t for t in toks if t not in STOPWORDS]
-    return _stemmer().stemWords(toks)
+    return stem_words(toks)
 
 
 def sentences(text: str) -> list[str]:

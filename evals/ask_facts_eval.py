@@ -85,17 +85,19 @@ class AskFactsResult:
         out = []
         for name, r in self.splits.items():
             gated = name == "test"
-            scope = f"{name} split" + ("" if gated else " (tuned on, not gated)")
+            split = f"{name} split" + ("" if gated else ", tuned on")
             lim = (lambda key: t.get(key)) if gated else (lambda key: None)
-            out.append(gate("Ask: key facts stated in the answer text", scope, r.hit_rate, lim("key_fact_hit"),
-                            note=f"{r.facts_hit}/{r.facts}"))
-            out.append(gate("Ask: answer sentences not found in the cited passages", scope,
+            out.append(gate(f"Ask ({split}): key facts stated in the answer text", "all", r.hit_rate,
+                            lim("key_fact_hit"), note=f"{r.facts_hit}/{r.facts}"))
+            out.append(gate(f"Ask ({split}): answer sentences not in the cited passages", "all",
                             ratio(len(r.unsupported), r.sentences), None, note=f"{len(r.unsupported)}/{r.sentences}",
                             maximum=lim("unsupported_max")))
-            out.append(gate("Ask: in-scope questions wrongly declined", scope, ratio(len(r.declined), r.questions),
-                            None, note=f"{len(r.declined)}/{r.questions}", maximum=lim("wrongly_declined_max")))
+            out.append(gate(f"Ask ({split}): in-scope questions wrongly declined", "all",
+                            ratio(len(r.declined), r.questions), None, note=f"{len(r.declined)}/{r.questions}",
+                            maximum=lim("wrongly_declined_max")))
             lat = latency(r.ms)
-            out.append(gate("Ask: answer latency p50 (ms)", scope, lat.get("p50"), None, maximum=lim("p50_ms_max")))
+            out.append(gate(f"Ask ({split}): answer latency p50 (ms)", "all", lat.get("p50"), None,
+                            maximum=lim("p50_ms_max")))
         out.append(gate("Ask: out-of-scope questions declined", "all", ratio(self.oos_declined, self.oos_total),
                         t.get("oos_declined"), note=f"{self.oos_declined}/{self.oos_total}"))
         return out

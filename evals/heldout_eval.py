@@ -102,12 +102,12 @@ class HeldoutResult:
         out = []
         for name, res in self.splits.items():
             gated = name == "test"
-            scope = f"{name} split" + ("" if gated else " (tuned on, not gated)")
+            split = f"{name} split" + ("" if gated else ", tuned on")
 
             def g(check: str, value: float | None, key: str, note: str = "", maximum: bool = False) -> None:
                 limit = t.get(key) if gated else None
-                out.append(gate(f"Held-out grading: {check}", scope, value, None if maximum else limit, note=note,
-                                maximum=limit if maximum else None))
+                out.append(gate(f"Held-out grading ({split}): {check}", "all", value, None if maximum else limit,
+                                note=note, maximum=limit if maximum else None))
 
             g("key-point precision (mentioned or better)", res.precision, "precision", f"{res.tp}/{res.tp + res.fp}")
             g("key-point recall (mentioned or better)", res.recall, "recall", f"{res.tp}/{res.tp + res.fn}")

@@ -6,7 +6,7 @@ import pytest
 
 from coach.core import Coach
 from coach.errors import IndexMissingError, QueryError, StoreUnavailableError
-from coach.search.retrieval import GuideRetriever
+from coach.search.lc_retriever import GuideRetriever
 from coach.settings import load_settings
 from tests.conftest import run_cli, write_config
 
