@@ -192,10 +192,21 @@ class QuestionBank:
         return len(self.questions)
 
 
+# libyaml's parser when PyYAML was built with it: the bank is ~15K lines and the pure-Python
+# parser took seconds to read it (every ingest and every process start validates the bank).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path, label: str) -> tuple[object, yaml.Node | None]:
     try:
         text = path.read_text(encoding="utf-8")
-        return yaml.safe_load(text), yaml.compose(text)
+        node = yaml.compose(text, Loader=_LOADER)
+        loader = _LOADER("")
+        try:  # build the data from the node already parsed (one parse, not two)
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+        return data, node
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{label}:{mark.line + 1}" if mark is not None else label

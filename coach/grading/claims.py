@@ -52,6 +52,7 @@ _NEGATOR_STEMS = frozenset(stem_words(sorted(NEGATORS)))
 _REJECTOR_STEMS = frozenset(stem_words(sorted(REJECTORS)))
 
 
+@lru_cache(maxsize=8192)
 def polarity_words(text: str) -> Counter[str]:
     """Negating and rejecting stems (and phrases) found in ``text``, counted ("not ... don't" is two)."""
     low = f" {_normalise(text)} "
@@ -60,13 +61,15 @@ def polarity_words(text: str) -> Counter[str]:
     return found
 
 
+@lru_cache(maxsize=8192)
 def _rejector_words(text: str) -> Counter[str]:
     return Counter(t for t in claim_tokens(text) if t in _REJECTOR_STEMS)
 
 
-def clauses(sentence: str) -> list[str]:
-    parts = [p for p in _CLAUSE.split(sentence) if p and p.strip()]
-    return parts or [sentence]
+@lru_cache(maxsize=8192)
+def clauses(sentence: str) -> tuple[str, ...]:
+    parts = tuple(p for p in _CLAUSE.split(sentence) if p and p.strip())
+    return parts or (sentence,)
 
 
 def rejects(clause: str, claim: str) -> bool:
@@ -84,10 +87,10 @@ def states_cue(sentence: str, cue: str) -> bool:
     if not cue_toks or _rejector_words(sentence) - _rejector_words(cue):
         return False
     for clause in clauses(sentence):
-        if contains(list(claim_tokens(clause)), cue_toks) and not rejects(clause, cue):
+        if contains(claim_tokens(clause), cue_toks) and not rejects(clause, cue):
             return True
     # A cue that spans a comma ("accuracy, which is fine") is matched on the whole sentence.
-    return contains(list(claim_tokens(sentence)), cue_toks) and not rejects(sentence, cue)
+    return contains(claim_tokens(sentence), cue_toks) and not rejects(sentence, cue)
 
 
 def first_statement(sentences: list[str], cues: list[str]) -> str | None:
