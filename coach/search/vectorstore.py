@@ -8,7 +8,7 @@ its metadata, so a later change of model is caught instead of mixing vectors.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -110,25 +110,10 @@ def open_client(settings: "Settings", *, create: bool) -> Any:
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
-def open_store(settings: "Settings", embeddings: "LocalEmbeddings", *, create: bool = False) -> "Chroma":
-    """The LangChain Chroma wrapper over our collection (always with our embedding function)."""
-    from langchain_chroma import Chroma
-
-    client = open_client(settings, create=create)
-    name = settings.vector_store.collection
+def _opened(settings: "Settings", embeddings: "LocalEmbeddings", open_fn: Callable[[], tuple[Any, Any]]) -> Any:
+    """Run ``open_fn`` (-> opened object, collection metadata) with our errors and the model check."""
     try:
-        if not create:
-            existing = {c if isinstance(c, str) else c.name for c in client.list_collections()}
-            if name not in existing:
-                raise IndexMissingError(f"{_describe(settings)} has no collection {name!r}: run `coach ingest` first")
-        store = Chroma(
-            client=client,
-            collection_name=name,
-            embedding_function=embeddings,
-            collection_metadata={"hnsw:space": "cosine", MODEL_KEY: embeddings.name},
-            create_collection_if_not_exists=create,
-        )
-        stored_model = (store._collection.metadata or {}).get(MODEL_KEY)
+        opened, metadata = open_fn()
     except CoachError:
         raise
     except (KeyboardInterrupt, SystemExit):
@@ -137,12 +122,41 @@ def open_store(settings: "Settings", embeddings: "LocalEmbeddings", *, create: b
         if not settings.vector_store.is_server:
             _forget_clients()
         raise _unreadable(settings, exc) from None
+    stored_model = (metadata or {}).get(MODEL_KEY)
     if stored_model and stored_model != embeddings.name:
         raise IndexMissingError(
             f"the index was built with embedding model {stored_model!r} but settings use {embeddings.name!r}: "
             "run `coach ingest --rebuild`"
         )
-    return store
+    return opened
+
+
+def _require_collection(settings: "Settings", client: Any) -> None:
+    name = settings.vector_store.collection
+    existing = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+    if name not in existing:
+        raise IndexMissingError(f"{_describe(settings)} has no collection {name!r}: run `coach ingest` first")
+
+
+def open_store(settings: "Settings", embeddings: "LocalEmbeddings", *, create: bool = False) -> "Chroma":
+    """The LangChain Chroma wrapper over our collection (always with our embedding function)."""
+    from langchain_chroma import Chroma
+
+    client = open_client(settings, create=create)
+
+    def open_fn() -> tuple[Any, Any]:
+        if not create:
+            _require_collection(settings, client)
+        store = Chroma(
+            client=client,
+            collection_name=settings.vector_store.collection,
+            embedding_function=embeddings,
+            collection_metadata={"hnsw:space": "cosine", MODEL_KEY: embeddings.name},
+            create_collection_if_not_exists=create,
+        )
+        return store, store._collection.metadata
+
+    return _opened(settings, embeddings, open_fn)
 
 
 class _ChromaEmbedding:
@@ -166,27 +180,14 @@ class _ChromaEmbedding:
 def open_collection(settings: "Settings", embeddings: "LocalEmbeddings") -> Any:
     """The collection itself for the query path (read-only); same checks and errors as :func:`open_store`."""
     client = open_client(settings, create=False)
-    name = settings.vector_store.collection
-    try:
-        existing = {c if isinstance(c, str) else c.name for c in client.list_collections()}
-        if name not in existing:
-            raise IndexMissingError(f"{_describe(settings)} has no collection {name!r}: run `coach ingest` first")
-        collection = client.get_collection(name, embedding_function=_ChromaEmbedding(embeddings))
-        stored_model = (collection.metadata or {}).get(MODEL_KEY)
-    except CoachError:
-        raise
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:  # noqa: BLE001 - chromadb's Rust panics are BaseExceptions
-        if not settings.vector_store.is_server:
-            _forget_clients()
-        raise _unreadable(settings, exc) from None
-    if stored_model and stored_model != embeddings.name:
-        raise IndexMissingError(
-            f"the index was built with embedding model {stored_model!r} but settings use {embeddings.name!r}: "
-            "run `coach ingest --rebuild`"
-        )
-    return collection
+
+    def open_fn() -> tuple[Any, Any]:
+        _require_collection(settings, client)
+        collection = client.get_collection(settings.vector_store.collection,
+                                           embedding_function=_ChromaEmbedding(embeddings))
+        return collection, collection.metadata
+
+    return _opened(settings, embeddings, open_fn)
 
 
 def drop_collection(settings: "Settings") -> bool:
