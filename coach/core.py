@@ -177,7 +177,7 @@ class Coach:
         history = AskHistory(self.settings.data_dir / "ask")
         asked = history.questions(session_id)
         result = self.ask(question, topic=topic, previous=asked[-1] if asked else None)
-        history.append(session_id, question)
+        history.save(session_id, asked + [question])
         return result
 
     def assess(self, question_id: str, answer: str, ratings: dict[str, int], user: str = "local") -> "Assessment":

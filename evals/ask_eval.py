@@ -112,10 +112,9 @@ class AskResult:
 
 def support(coach: "Coach", answer: str, citations) -> tuple[int, list[str]]:
     """(supported sentences, unsupported sentences) of ``answer`` against its cited passages."""
-    from coach.search.ask import _clean
-    from coach.text import sentences
+    from coach.search.ask import passage_units
 
-    units = [(c.n, _clean(s)) for c in citations for s in sentences(c.text) if len(s.split()) >= 6]
+    units = passage_units(citations)
     if not units:
         return 0, [answer] if answer.strip() else []
     vecs = coach.embeddings.encode([u for _, u in units])

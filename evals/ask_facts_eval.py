@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from coach.search.ask import _clean
+from coach.search.ask import passage_units
 from coach.text import sentences
 from evals.common import Check, gate, latency, ratio
 
@@ -130,8 +130,7 @@ def run_ask_facts(coach: "Coach", questions: list[dict[str, Any]] | None = None,
                 r.misses.append({"id": q["id"], "question": q["question"],
                                  "missing": [f for f, h in zip(q["key_facts"], hits) if not h]})
             if answer.covered and answer.citations:
-                cited = " ".join(normalise(_clean(t)) for c in answer.citations
-                                 for t in sentences(c.text.replace("**", "")))
+                cited = " ".join(normalise(unit) for _, unit in passage_units(answer.citations))
                 for sentence in answer_sentences(answer.answer):
                     r.sentences += 1
                     body = normalise(sentence)

@@ -76,7 +76,6 @@ class _Prepared:
     correction_vecs: np.ndarray     # (misconceptions, dim)
 
 
-
 class Grader:
     """Grades answers against bank questions (or a rubric built from the guide)."""
 
@@ -118,18 +117,16 @@ class Grader:
             cached = self._prepared.get(question.id)
         if cached is not None:
             return cached
-        texts = ([p.text for p in question.rubric] + [", ".join(p.cues) for p in question.rubric] + [question.prompt]
-                 + [m.claim for m in question.misconceptions] + [f.text for f in question.red_flags]
-                 + [m.correction for m in question.misconceptions])
-        vecs = self.embeddings.encode(texts)
-        n = len(question.rubric)
+        groups = [[p.text for p in question.rubric], [", ".join(p.cues) for p in question.rubric], [question.prompt],
+                  [m.claim for m in question.misconceptions], [f.text for f in question.red_flags],
+                  [m.correction for m in question.misconceptions]]
+        vecs = self.embeddings.encode([t for g in groups for t in g])  # one batch, split back per group
+        point_vecs, cue_vecs, prompt_vecs, claim_vecs, flag_vecs, correction_vecs = np.split(
+            vecs, np.cumsum([len(g) for g in groups])[:-1])
         prepared = _Prepared(
-            point_vecs=vecs[:n], cue_vecs=vecs[n:2 * n],
+            point_vecs=point_vecs, cue_vecs=cue_vecs,
             cue_stems=[[cue_tuple(c) for c in p.cues] for p in question.rubric],
-            prompt_vec=vecs[2 * n], claim_vecs=vecs[2 * n + 1:2 * n + 1 + len(question.misconceptions)],
-            flag_vecs=vecs[2 * n + 1 + len(question.misconceptions):2 * n + 1 + len(question.misconceptions)
-                           + len(question.red_flags)],
-            correction_vecs=vecs[2 * n + 1 + len(question.misconceptions) + len(question.red_flags):],
+            prompt_vec=prompt_vecs[0], claim_vecs=claim_vecs, flag_vecs=flag_vecs, correction_vecs=correction_vecs,
         )
         with self._lock:
             self._prepared[question.id] = prepared

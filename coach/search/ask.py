@@ -68,7 +68,8 @@ def _body(hit: "Hit") -> str:
     return "\n".join(line for line in text.splitlines() if not _NOISE.match(line))
 
 
-def _clean(sentence: str) -> str:
+def clean_sentence(sentence: str) -> str:
+    """A guide sentence as a learner reads it: no list marker, bold, backticks; capitalised."""
     text = _LEAD.sub("", " ".join(_BOLD_LEAD.sub(r"\1: ", sentence).replace("**", "").replace("__", "").replace("`", "").split()))
     return text[:1].upper() + text[1:]
 
@@ -81,13 +82,21 @@ def _whole(sentence: str) -> bool:
             and "](" not in sentence)
 
 
+def passage_units(citations: list[AskCitation]) -> list[tuple[int, str]]:
+    """(citation number, sentence) for every whole sentence of the cited passages: what Ask quotes,
+    and what it (and the evals) check a written sentence against."""
+    # Bold labels ("**Covariate shift: P(X) moves.** The inputs ...") end sentences of their own.
+    units = [(c.n, clean_sentence(s)) for c in citations for s in sentences(c.text.replace("**", ""))]
+    return [u for u in units if _whole(u[1])]
+
+
 class GuideAnswerer:
     """Answers questions from the guide with citations; UI-free and deterministic without an LLM."""
 
     def __init__(self, searcher: "HybridSearcher", embeddings: "LocalEmbeddings", min_similarity: float,
                  lexical_floor: float = 0.20, min_term_coverage: float = 0.60,
                  phraser_factory: Callable[[], "Phraser | None"] = lambda: None,
-                 support_threshold: float = 0.55, passages: int = 4, extract_sentences: int = 3) -> None:
+                 support_threshold: float = 0.55, passages: int = 4) -> None:
         self.searcher = searcher
         self.embeddings = embeddings
         self.min_similarity = min_similarity
@@ -96,7 +105,6 @@ class GuideAnswerer:
         self._phraser_factory = phraser_factory
         self.support_threshold = support_threshold
         self.passages = passages
-        self.extract_sentences = extract_sentences
 
     def ask(self, question: str, topic: str | None = None, previous: str | None = None) -> AskResult:
         """Answer ``question``; ``previous`` (the learner's last question) gives a follow-up its subject."""
@@ -151,9 +159,7 @@ class GuideAnswerer:
                              nearest=nearest[:3])
         citations = [AskCitation(n=i + 1, section_id=h.section_id, title=h.title, heading=h.heading, topic=h.topic,
                                  source=h.source, text=_body(h)) for i, h in enumerate(chosen)]
-        # Bold labels ("**Covariate shift: P(X) moves.** The inputs ...") end sentences of their own.
-        units = [(c.n, _clean(s)) for c in citations for s in sentences(c.text.replace("**", ""))]
-        units = [u for u in units if _whole(u[1])]
+        units = passage_units(citations)
         if not units:  # passages that are all tables or lists: cite them, say so
             extract = "The guide covers this in the sections cited below; open them for the details."
             return AskResult(question=question, answer=extract, citations=citations, grounded=True, covered=True)
@@ -184,8 +190,9 @@ class GuideAnswerer:
         side_lists = {c.n for c in citations if c.heading.endswith(_SIDE_HEADINGS)}
         penalty = 0.0 if shape == "mistakes" else 1.0  # probe and mistake lists only when mistakes are asked
         q_stems = set(stems(question))
+        unit_stems = [set(stems(u)) for _, u in units]  # once: the sides below score the same sentences
         relevance = np.array([
-            float(unit_vecs[i] @ q_vec) + 0.3 * len(q_stems & set(stems(u))) / max(1, len(q_stems))
+            float(unit_vecs[i] @ q_vec) + 0.3 * len(q_stems & unit_stems[i]) / max(1, len(q_stems))
             + shape_bonus(shape, u) - (penalty if n in side_lists else 0.0)
             for i, (n, u) in enumerate(units)])
         used: list[int] = []
@@ -201,7 +208,7 @@ class GuideAnswerer:
         for side, s_vec in zip(sides, side_vecs):
             s_stems = set(stems(side))
             own = side_passages.get(side)
-            scored = [(float(unit_vecs[i] @ s_vec) + 0.5 * len(s_stems & set(stems(u))) / max(1, len(s_stems))
+            scored = [(float(unit_vecs[i] @ s_vec) + 0.5 * len(s_stems & unit_stems[i]) / max(1, len(s_stems))
                        + 0.3 * relevance[i] + shape_bonus("definition", u) - (penalty if n in side_lists else 0.0)
                        + (0.2 if n == own else 0.0), i)
                       for i, (n, u) in enumerate(units) if fresh(i)]
@@ -214,12 +221,14 @@ class GuideAnswerer:
             for i in order:
                 if len(direct) < wanted and fresh(i):
                     direct.append(take(i))
-        support = []
+        rows: list[int] = []
         for i in order:
-            if len(support) < 4 and fresh(i):
-                support.append(take(i))
+            if len(rows) < 4 and fresh(i):
+                take(i)
+                rows.append(i)
         if shape == "how-to":  # steps in the order the guide gives them
-            support.sort(key=lambda p: next(k for k, u in enumerate(units) if u == (p.n, p.text)))
+            rows.sort()
+        support = [Picked(n=units[i][0], text=units[i][1]) for i in rows]
         return render(shape, direct, support, picked_sides), unit_vecs
 
     def _supported(self, text: str, units: list[tuple[int, str]], unit_vecs: np.ndarray) -> tuple[list[str], list[str]]:

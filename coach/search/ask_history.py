@@ -37,9 +37,9 @@ class AskHistory:
             raise QueryError(f"{path}: the ask conversation cannot be read ({exc}); delete the file to start over") from None
         return [q for q in data.get("questions", []) if isinstance(q, str)]
 
-    def append(self, session_id: str, question: str) -> None:
+    def save(self, session_id: str, questions: list[str]) -> None:
+        """Replace the conversation's questions (the caller has just read and extended them)."""
         path = self._path(session_id)
-        questions = self.questions(session_id) + [question]
         self.folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".ask-", dir=self.folder)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from coach.ui.common import TOPIC_CHOICES, as_text, check_input, guarded, no_images, none_if_any
+from coach.ui.common import TOPIC_CHOICES, as_text, check_input, guarded, no_images, none_if_any, typed_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from coach.core import Coach
@@ -73,7 +73,8 @@ def build_ask_tab(coach: "Coach") -> None:
         text = check_input(coach, text, "question")
         history = list(history or [])
         asked = [m for m in history if m.get("role") == "user"]
-        previous = _plain(asked[-1].get("content")) if asked else None
+        shown = _plain(asked[-1].get("content")) if asked else None
+        previous = typed_text(shown) if shown else None  # history holds the escaped text as_text showed
         result = coach.ask(text, topic=none_if_any(topic_value), previous=previous)
         history += list(exchange(text, result))
         return history, ""

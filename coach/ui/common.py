@@ -49,6 +49,11 @@ def as_text(text: str) -> str:
     return _MARKUP_START.sub(r"\\\1", text)
 
 
+def typed_text(shown: str) -> str:
+    """What the user typed, from the text :func:`as_text` showed (its escapes removed)."""
+    return re.sub(r"\\([\\\[\]<])", r"\1", shown)
+
+
 def no_images(markdown: str) -> str:
     """Coach Markdown (which may quote the user or come from a model) with images and fetching tags disabled."""
     return _FETCHING_TAG.sub("&lt;", markdown.replace("![", "!\\["))
