@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from coach.errors import CoachError
+from coach.errors import CoachError, QueryError
 from coach.settings import LEVELS, TOPICS
 
 Handler = Callable[[argparse.Namespace], int]
@@ -96,6 +97,10 @@ def _stream(chunks) -> str:
 def cmd_practice(args: argparse.Namespace) -> int:
     coach = _coach(args)
     engine = coach.engine
+    if args.script:
+        return _replay(coach, args)
+    if args.json:
+        raise QueryError("--json goes with --script (the interactive interview prints as it goes)")
     if args.resume:
         view = engine.view(args.resume)
         print(f"Resuming session {view.session_id} ({view.topic}, {view.level}).\n")
@@ -133,6 +138,26 @@ def cmd_practice(args: argparse.Namespace) -> int:
         print()
         if _say(reply, view.session_id):
             return 0
+
+
+def _replay(coach, args: argparse.Namespace) -> int:
+    """Play a script of candidate turns; print the transcript (JSON with --json)."""
+    from coach.practice.replay import load_script, replay, transcript
+
+    named, turns = load_script(Path(args.script))
+    question_id = args.question or named
+    if question_id is None:
+        raise QueryError(f"{args.script}: name the question with --question ID (or 'question:' in the script)")
+    session_id = replay(coach.engine, question_id, turns)
+    turns_out = transcript(coach.engine, session_id)
+    if args.json:
+        print(json.dumps(turns_out, indent=2, ensure_ascii=False))
+        return 0
+    for turn in turns_out:
+        who = "Interviewer" if turn["role"] == "coach" else "You"
+        print(f"{who} [{turn['kind']}{', ' + turn['point'] if turn['point'] else ''}]: {turn['text']}\n")
+    print(f"Report: coach report {session_id}")
+    return 0
 
 
 def _say(reply, session_id: str) -> bool:
@@ -251,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weakest", action="store_true", help="pick from your weakest dimension")
     p.add_argument("--question", help="a bank question id")
     p.add_argument("--resume", metavar="SESSION_ID", help="continue an unfinished session")
+    p.add_argument("--script", metavar="FILE", help="play the candidate turns in this YAML/JSON file (no prompts)")
+    p.add_argument("--json", action="store_true", help="with --script: print the transcript as JSON")
     p.add_argument("--llm", choices=["smollm2", "ollama", "openai", "fake"], help="override llm.mode")
     p.set_defaults(func=cmd_practice)
 

@@ -136,6 +136,12 @@ class Coach:
 
         return Phraser(self.chat_model, self.prompts, self.settings.llm.timeout_s, gate=self._model_gate)
 
+    def phraser_for(self, template: str) -> "Phraser | None":
+        """A phraser when the model should phrase ``template`` (``llm.phrasing``), else None: template text."""
+        if not self.settings.llm.phrases(self.prompts.get(template).embedded_model):
+            return None
+        return self.phraser()
+
     # ------------------------------------------------------------------ sessions, ask, progress
     @cached_property
     def store(self) -> "Store":
@@ -148,7 +154,7 @@ class Coach:
         from coach.practice.engine import PracticeEngine
 
         return PracticeEngine(self.bank, self.guide, self.grader, self.store, self.embeddings, self.settings.session,
-                              phraser_factory=self.phraser)
+                              phraser_factory=self.phraser_for)
 
     @cached_property
     def answerer(self) -> "GuideAnswerer":

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, Mapping
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from coach.errors import SettingsError
 
@@ -116,16 +116,54 @@ class LLMSettings(_Section):
         "auto", description="Let the chat model write Ask answers: auto = capable backends only (not smollm2)."
     )
 
+    phrasing: Literal["auto", "always", "never"] = Field(
+        "auto", description="Let the chat model rephrase interview turns (checked): auto = capable backends, and "
+                            "the embedded model only for templates marked embedded_model: true."
+    )
+
+    def phrases(self, embedded_model: bool) -> bool:
+        """Whether a template is model-phrased; ``embedded_model`` is the template's own flag."""
+        if self.phrasing != "auto":
+            return self.phrasing == "always"
+        return self.mode != "smollm2" or embedded_model
+
     @property
     def writes_ask_prose(self) -> bool:
         """The embedded 135M model invents Ask sentences too often; capable backends (and fake) may write."""
         return self.ask_prose == "always" or (self.ask_prose == "auto" and self.mode != "smollm2")
 
 
+STAGES: tuple[str, ...] = ("clarify", "design", "deep-dive", "wrap-up")
+# Exponent teaches six steps of about 8 minutes over 45; ours fold its three middle steps into the deep dive.
+DEFAULT_STAGE_MINUTES: dict[str, int] = {"clarify": 8, "design": 8, "deep-dive": 24, "wrap-up": 5}
+
+
 class SessionSettings(_Section):
-    max_probes: int = Field(3, ge=0, le=10, description="Follow-up probes before the critique.")
+    max_follow_ups: int = Field(
+        8, ge=0, le=20, validation_alias=AliasChoices("max_follow_ups", "max_probes"),
+        description="Follow-ups (gap, depth, challenge, twist) before the wrap-up and the critique.",
+    )
+    stage_minutes: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_STAGE_MINUTES),
+        description="Time plan: minutes for clarify, design, deep-dive and wrap-up (the countdown is their sum).",
+    )
     recent_window: int = Field(5, ge=0, description="Questions not repeated within this many sessions.")
     max_answer_chars: int = Field(12_000, ge=100)
+
+    @field_validator("stage_minutes")
+    @classmethod
+    def _plan(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(STAGES))
+        if unknown:
+            raise ValueError(f"unknown stage(s) {', '.join(unknown)}; the stages are {', '.join(STAGES)}")
+        plan = {stage: value.get(stage, DEFAULT_STAGE_MINUTES[stage]) for stage in STAGES}
+        if any(not isinstance(m, int) or m < 0 for m in plan.values()) or sum(plan.values()) <= 0:
+            raise ValueError("stage minutes must be whole numbers >= 0 with a positive total")
+        return plan
+
+    @property
+    def total_minutes(self) -> int:
+        return sum(self.stage_minutes.values())
 
 
 class StoreSettings(_Section):
@@ -145,7 +183,19 @@ class ServerSettings(_Section):
                                       "are capped separately by concurrency_limit)."
     )
     max_input_chars: int = Field(8_000, ge=100)
-    timer_minutes: int = Field(35, ge=0, description="Default practice countdown; 0 hides it.")
+    show_timer: bool = Field(True, description="Show the practice countdown and the stage clock.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_timer(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "timer_minutes" in data:
+            data = dict(data)
+            minutes = data.pop("timer_minutes")
+            if minutes not in (0, "0", None):
+                raise ValueError("timer_minutes has moved: the countdown is the sum of session.stage_minutes; "
+                                 "use server.show_timer: false to hide it")
+            data.setdefault("show_timer", minutes is None)
+        return data
 
     @model_validator(mode="after")
     def _auth_pair(self) -> "ServerSettings":

@@ -14,6 +14,7 @@ from evals.ask_facts_eval import AskFactsResult
 from evals.heldout_eval import HeldoutResult
 from evals.grading_eval import GradingEvalResult, LLMBaselineResult, grading_checks
 from evals.retrieval_eval import SYSTEMS, RetrievalResult
+from evals.interviewer_eval import InterviewerResult
 from evals.sessions_eval import SessionsResult
 from evals.ask_eval import AskResult
 from evals.speed import SpeedResult
@@ -36,6 +37,7 @@ class SuiteResult:
     heldout: HeldoutResult | None = None
     ask_facts: AskFactsResult | None = None
     sessions: SessionsResult | None = None
+    interviewer: InterviewerResult | None = None
     ask: AskResult | None = None
     speed: SpeedResult | None = None
     thresholds: dict[str, Any] = field(default_factory=dict)
@@ -52,6 +54,8 @@ class SuiteResult:
             out += self.heldout.checks(self.thresholds)
         if self.sessions:
             out += self.sessions.checks()
+        if self.interviewer:
+            out += self.interviewer.checks()
         if self.ask:
             out += self.ask.checks()
         if self.ask_facts:
@@ -74,6 +78,7 @@ class SuiteResult:
             "coverage": part(self.coverage), "retrieval": part(self.retrieval), "grading": part(self.grading),
             "grading_llm_baseline": part(self.grading_baseline), "heldout": part(self.heldout),
             "sessions": part(self.sessions),
+            "interviewer": part(self.interviewer),
             "ask": part(self.ask), "ask_facts": part(self.ask_facts), "speed": part(self.speed), "thresholds": self.thresholds,
         }
 
@@ -244,6 +249,28 @@ def heldout_md(h: HeldoutResult) -> list[str]:
     return out + [""]
 
 
+def interviewer_md(r: InterviewerResult) -> list[str]:
+    """Follow-up kinds: per kind, end to end and engine-only; the failing cases with what happened."""
+    out = ["## Interviewer: follow-ups that react to the answer", "",
+           "One scripted candidate per question and kind (fake model): states a red flag, states a misconception, "
+           "or makes the heaviest point that has authored follow-ups. Pass = the first follow-up is a challenge "
+           "on the claim / a depth follow-up on the point. *Engine* counts only cases where the grader noticed.", "",
+           "| Kind | End to end | Engine only |", "|---|---:|---:|"]
+    for kind in ("red-flag", "misconception", "depth"):
+        (e2e, n), (eng, m) = r.rate(kind), r.rate(kind, engine_only=True)
+        out.append(f"| {kind} | {_pct(e2e)} ({round((e2e or 0) * n)}/{n}) | {_pct(eng)} ({round((eng or 0) * m)}/{m}) |")
+    if r.phrasing:
+        out += ["", "Embedded model (smollm2) phrasing shown after passing its checks: "
+                + ", ".join(f"{k} {v['shown']}/{v['tried']}" for k, v in sorted(r.phrasing.items()))]
+    failing = [o for o in r.outcomes if not o.passed][:20]
+    if failing:
+        out += ["", "Failing cases (first 20):", ""]
+        out += [f"- {o.question_id} {o.kind} `{o.target}` ({o.source}): grader {'noticed' if o.noticed else 'missed'}; "
+                f"first follow-up {o.first_kind} on {o.first_point}" + (f"; error {o.error}" if o.error else "")
+                for o in failing]
+    return out + [""]
+
+
 def sessions_md(s: SessionsResult) -> list[str]:
     fake = s.rates("fake")
     pct = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
@@ -371,6 +398,8 @@ def markdown(res: SuiteResult) -> str:
         out += heldout_md(res.heldout)
     if res.sessions:
         out += sessions_md(res.sessions)
+    if res.interviewer:
+        out += interviewer_md(res.interviewer)
     if res.ask:
         out += ask_md(res.ask)
     if res.ask_facts:

@@ -31,6 +31,7 @@ def run_suite(*, fast: bool = False, skip_llm: bool = False, config: str | Path 
     from evals.coverage import run_coverage
     from evals.grading_eval import load_labelled_answers, run_grading_eval, run_llm_baseline
     from evals.heldout_eval import run_heldout_eval
+    from evals.interviewer_eval import run_interviewer_eval
     from evals.retrieval_eval import run_retrieval_eval
     from evals.sessions_eval import run_sessions_eval
     from evals.speed import run_speed
@@ -80,6 +81,8 @@ def run_suite(*, fast: bool = False, skip_llm: bool = False, config: str | Path 
 
         res.sessions = run_sessions_eval(coach, answers, thresholds, llm=not skip_llm, log=log, store_dir=Path(tmp))
         done("sessions")
+        res.interviewer = run_interviewer_eval(coach, thresholds, llm=not skip_llm, log=log, store_dir=Path(tmp))
+        done("interviewer")
 
         if not fast:
             res.ask = run_ask_eval(coach, queries, out_of_scope, thresholds, llm_coach=llm_coach, log=log)

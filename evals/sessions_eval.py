@@ -17,12 +17,15 @@ to the next gap and then to the critique.
 
 Two kinds of checks. The engine's own, gated on every scenario because they do not depend on how
 well the grader reads the answer:
-1. probes follow the grade: the probed points are the first grade's missing points, highest
-   weight first, up to ``session.max_probes``;
+1. gap probes follow the grade: the gap-probed points are the first grade's missing points,
+   highest weight first, all of them unless ``session.max_follow_ups`` ran out (depth follow-ups,
+   the twist and challenges share that budget);
 2. the critique names every point the grade misses, each with a citation whose text and
    ``knowledge/<file>`` link appear in the critique card;
-3. no leak: no coach turn before the critique (probes, notes) contains a rubric point's text or a
-   multi-word cue of a planted (really missing) point; the posed question itself is not checked.
+3. no leak: no coach turn before the critique (follow-ups, notes) contains a rubric point's text,
+   a multi-word cue of any rubric or twist point, or a cue of the point it is about, unless the
+   candidate said it first (acknowledgements quote the candidate); the posed question is not checked;
+4. the twist is posed exactly once per session.
 
 And the candidate's view, which includes the grader: the share of planted gaps the critique names,
 the share of probes aimed at a planted gap, the share of kept points wrongly listed as missed,
@@ -72,13 +75,14 @@ class ScenarioOutcome:
     split: str
     mode: str                   # fake | smollm2
     planted: list[str]
-    expected_probes: list[str]  # the planted gaps in weight order, up to max_probes
+    expected_probes: list[str]  # the planted gaps in weight order
     kept: list[str] = field(default_factory=list)
     graded_missing: list[str] = field(default_factory=list)   # the first grade's missing points
     planted_evidence: dict[str, str] = field(default_factory=dict)  # sentence the grader credited a planted gap for
-    engine_probes: list[str] = field(default_factory=list)    # those in weight order, up to max_probes
+    engine_probes: list[str] = field(default_factory=list)    # those in weight order, as many as gaps asked
     probed: list[str] = field(default_factory=list)
     probe_texts: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)            # every follow-up's kind, in order
     missed_in_critique: list[str] = field(default_factory=list)
     uncited: list[str] = field(default_factory=list)          # missed points without a citation in the card
     leaks: list[str] = field(default_factory=list)
@@ -102,8 +106,12 @@ class ScenarioOutcome:
         return not self.error and set(self.graded_missing) == set(self.planted)
 
     @property
+    def twist_once(self) -> bool:
+        return self.kinds.count("twist") == 1
+
+    @property
     def engine_ok(self) -> bool:
-        return self.follows_grade and self.critique_complete and self.leak_free
+        return self.follows_grade and self.critique_complete and self.leak_free and self.twist_once
 
     @property
     def planted_named(self) -> list[str]:
@@ -112,7 +120,8 @@ class ScenarioOutcome:
     @property
     def passed(self) -> bool:
         """End to end: probes are exactly the planted gaps by weight, the critique names exactly them."""
-        return (self.engine_ok and self.probed == self.expected_probes
+        return (self.engine_ok and self.probed == self.expected_probes[:len(self.probed)]
+                and len(self.probed) == len(self.expected_probes)
                 and set(self.missed_in_critique) == set(self.planted) and len(self.planted_named) == len(self.planted))
 
     def problems(self) -> list[str]:
@@ -131,6 +140,8 @@ class ScenarioOutcome:
             out.append(f"ENGINE: critique misses graded gap(s) {lost} or has no citation for {self.uncited}")
         if not self.leak_free:
             out.append("ENGINE: rubric text in a coach turn before the critique: " + "; ".join(self.leaks))
+        if not self.twist_once:
+            out.append(f"ENGINE: the twist was posed {self.kinds.count('twist')} times (follow-ups: {self.kinds})")
         return out
 
 
@@ -161,6 +172,7 @@ class SessionsResult:
                 "follows_grade": ratio(sum(o.follows_grade for o in rows), len(rows)),
                 "critique_complete": ratio(sum(o.critique_complete for o in rows), len(rows)),
                 "no_rubric_leak": ratio(sum(o.leak_free for o in rows), len(rows)),
+                "twist_once": ratio(sum(o.twist_once for o in rows), len(rows)),
                 "planted_gaps_named": ratio(sum(len(o.planted_named) for o in rows), planted),
                 "probes_on_planted": ratio(sum(sum(p in o.planted for p in o.probed) for o in rows), probes),
                 "kept_wrongly_missed": ratio(fn, kept),
@@ -182,9 +194,10 @@ class SessionsResult:
                     continue
                 n, c = r["n"], r["counts"]
                 floor = (lambda key: cfg.get(key)) if scope == "all" else (lambda key: None)  # topics: reported
-                for key, label in (("follows_grade", "engine: probes = graded gaps, by weight"),
+                for key, label in (("follows_grade", "engine: gap probes = graded gaps, by weight"),
                                    ("critique_complete", "engine: critique cites every graded gap"),
-                                   ("no_rubric_leak", "engine: no rubric leak before critique")):
+                                   ("no_rubric_leak", "engine: no rubric text or unsaid cue before critique"),
+                                   ("twist_once", "engine: the twist posed exactly once")):
                     out.append(gate(f"Sessions ({tag}): {label}", scope, r[key], cfg.get(key),
                                     note=f"{round((r[key] or 0) * n)}/{n}"))
                 out.append(gate(f"Sessions ({tag}): planted gaps named in critique", scope, r["planted_gaps_named"],
@@ -363,12 +376,14 @@ def leaks_in(text: str, question: "Question", missing: set[str]) -> list[str]:
 
 
 def run_scenario(coach: "Coach", scenario: Scenario, mode: str) -> ScenarioOutcome:
+    from coach.practice.interviewer import leaked_cues
+
     engine, bank = coach.engine, coach.bank
     question = bank.get(scenario.question_id)
-    budget = coach.settings.session.max_probes
+    budget = coach.settings.session.max_follow_ups
     out = ScenarioOutcome(scenario=scenario.id, question_id=question.id, topic=question.topic, source=scenario.source,
                           split=scenario.split, mode=mode, planted=list(scenario.planted), kept=list(scenario.kept),
-                          expected_probes=_weight_order(question, scenario.planted)[:budget])
+                          expected_probes=_weight_order(question, scenario.planted))
     start = time.perf_counter()
     try:
         view = engine.start(question_id=question.id)
@@ -377,9 +392,8 @@ def run_scenario(coach: "Coach", scenario: Scenario, mode: str) -> ScenarioOutco
             out.graded_missing = [p.id for p in reply.grade.points if not p.covered]
             out.planted_evidence = {p.id: _flat(p.evidence or "")[:160] for p in reply.grade.points
                                     if p.covered and p.id in scenario.planted}
-        out.engine_probes = _weight_order(question, out.graded_missing)[:budget]
         turns = 0
-        while not reply.done and turns < 12:
+        while not reply.done and turns < budget + 4:
             reply.text()  # drain: the turn is stored when its stream ends
             reply = engine.respond(view.session_id, NOTHING_NEW)
             turns += 1
@@ -393,9 +407,15 @@ def run_scenario(coach: "Coach", scenario: Scenario, mode: str) -> ScenarioOutco
         out.seconds = time.perf_counter() - start
         return out
     out.seconds = time.perf_counter() - start
-    out.probed = [t.meta.get("point") for t in transcript if t.role == "coach" and t.kind == "probe"]
-    out.probe_texts = [t.content for t in transcript if t.role == "coach" and t.kind == "probe"]
-    out.follows_grade = out.probed == out.engine_probes
+    follow_ups = [t for t in transcript if t.role == "coach" and t.kind == "probe"]
+    gaps = [t for t in follow_ups if t.meta.get("follow_up", "gap") == "gap"]
+    out.kinds = [t.meta.get("follow_up", "gap") for t in follow_ups]
+    out.probed = [t.meta.get("point") for t in gaps]
+    out.probe_texts = [t.content for t in gaps]
+    # Gap probes go to the first grade's missing points, heaviest first; all of them unless the budget ran out.
+    out.engine_probes = _weight_order(question, out.graded_missing)[:len(out.probed)]
+    spent = sum(k != "wrap-up" for k in out.kinds) >= budget
+    out.follows_grade = out.probed == out.engine_probes and (spent or len(out.probed) == len(out.graded_missing))
     out.missed_in_critique = [p.id for p in critique.missed]
     out.score = critique.score
     flat = _normal(card)
@@ -405,10 +425,15 @@ def run_scenario(coach: "Coach", scenario: Scenario, mode: str) -> ScenarioOutco
         if not cited:
             out.uncited.append(note.id)
     out.critique_complete = set(out.graded_missing) <= set(out.missed_in_critique) and not out.uncited
+    said = ""
     for turn in transcript:
-        if turn.role != "coach" or turn.kind in ("question", "critique"):
+        if turn.role == "candidate":
+            said += "\n" + turn.content
             continue
-        out.leaks += [f"{turn.kind}: {hit}" for hit in leaks_in(turn.content, question, set(scenario.planted))]
+        if turn.kind in ("question", "critique"):
+            continue
+        own = "twist" if turn.meta.get("follow_up") == "twist" else turn.meta.get("point")
+        out.leaks += [f"{turn.kind}: {hit}" for hit in leaked_cues(turn.content, question, said, own=own)]
     out.leak_free = not out.leaks
     return out
 

@@ -40,6 +40,16 @@ class PointNote:
 
 
 @dataclass
+class TwistNote:
+    """The requirement change posed in the deep dive, graded on the answers given after it."""
+
+    change: str
+    covered: list[PointNote]
+    missed: list[PointNote]
+    answered: bool  # False: the interview ended before the candidate replied to it
+
+
+@dataclass
 class Critique:
     question_id: str
     question: str
@@ -54,6 +64,8 @@ class Critique:
     practise_next: list[str]
     notes: list[str] = field(default_factory=list)
     misconceptions: list[dict[str, Any]] = field(default_factory=list)  # claim, evidence, correction, citation
+    twist: TwistNote | None = None
+    diagram: str = ""  # the candidate's last diagram (Mermaid), shown beside the model answer's
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,6 +102,15 @@ class Critique:
                 cite_md = f"[{m['title']}](knowledge/{m['source']})" if m.get("source") else f"`{m['section']}`"
                 out.append(f"- ✗ You said: “{' '.join(m['evidence'].split())[:200]}”  \n  In fact: {m['correction']} "
                            f"(see {cite_md})")
+        if self.twist is not None:
+            out += ["", f"**The twist** (graded on its own) — {' '.join(self.twist.change.split())}"]
+            if not self.twist.answered:
+                out.append("- The interview ended before you answered it.")
+            out += [f"- ✓ {p.text}  \n  _You said:_ “{' '.join((p.evidence or '').split())}”" for p in self.twist.covered]
+            out += [f"- ✗ {p.text}  \n  _Study:_ " + "; ".join(f"[{c.title}](knowledge/{c.source})" for c in p.citations)
+                    for p in self.twist.missed]
+        if self.diagram.strip():
+            out += ["", "**Your diagram**", "", f"```mermaid\n{self.diagram.strip()}\n```"]
         if self.model_answer.strip():
             out += ["", "**Model answer (outline)**", "", self.model_answer.strip()]
         if self.practise_next:

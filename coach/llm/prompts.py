@@ -19,7 +19,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from coach.errors import PromptError
 
 REQUIRED_FIELDS = ("name", "description", "variables", "system", "user", "max_chars", "min_chars")
-OPTIONAL_FIELDS = ("max_sentences", "asks_question", "must_include", "min_grounding")
+OPTIONAL_FIELDS = ("max_sentences", "asks_question", "must_include", "min_grounding", "embedded_model")
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class PromptTemplate:
     asks_question: bool = False
     must_include: tuple[str, ...] = ()
     min_grounding: float = 0.0
+    embedded_model: bool = True  # the embedded 135M model phrases it by default (false: measured to fail too often)
 
     def render(self, **variables: Any) -> list[BaseMessage]:
         """System + human messages with every declared variable filled in."""
@@ -119,6 +120,8 @@ def load_template(path: Path) -> PromptTemplate:
     min_grounding = data.get("min_grounding", 0.0)
     if not isinstance(min_grounding, (int, float)) or isinstance(min_grounding, bool) or not 0 <= min_grounding <= 1:
         raise PromptError(f"{path}: 'min_grounding' must be a number from 0 to 1")
+    if not isinstance(data.get("embedded_model", True), bool):
+        raise PromptError(f"{path}: 'embedded_model' must be true or false")
     used = _placeholders(data["system"], f"{path}: system") | _placeholders(data["user"], f"{path}: user")
     undeclared = sorted(used - set(variables))
     if undeclared:
@@ -132,6 +135,7 @@ def load_template(path: Path) -> PromptTemplate:
         max_chars=data["max_chars"], min_chars=data["min_chars"], path=path,
         max_sentences=max_sentences, asks_question=data.get("asks_question", False),
         must_include=tuple(must_include), min_grounding=float(min_grounding),
+        embedded_model=data.get("embedded_model", True),
     )
 
 

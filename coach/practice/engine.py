@@ -1,21 +1,30 @@
-"""Practice sessions: a small state machine, pose -> (answer | clarify)* -> probe* -> critique.
+"""Practice sessions: pose -> (answer | clarify)* -> follow-up* -> wrap-up -> critique.
 
-All state lives in the store, written after every turn, so a restart resumes where it stopped
-and several processes can serve the same database. The bank, the grader and retrieval decide
-*what* the coach says; the chat model only rephrases probes, clarifications and the critique's
-opening, and its output is checked (see ``coach.phrasing``) or replaced by the template text.
+The interview moves through stages (clarify, design, deep dive, wrap-up) with a time plan; after
+each answer :func:`coach.practice.interviewer.next_move` picks a gap, depth, challenge or twist
+follow-up, acknowledging what the candidate just said. All state lives in the store, written with
+the turn that justifies it, so a restart resumes where it stopped and several processes can serve
+the same database. The bank, the grader and retrieval decide *what* the coach says; the chat model
+only rephrases (``llm.phrasing``), and its output is checked (see ``coach.llm.phrasing``) or
+replaced by the authored text.
 """
 
 from __future__ import annotations
 
 import random
 import re
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from coach.grading.critique import Critique, build_critique
 from coach.errors import QueryError, SessionError
-from coach.settings import LEVELS, TOPICS
+from coach.practice.interviewer import (
+    STAGE_TITLES, Move, after_move, follow_ups_left, new_state, next_move, session_deadline, stage_deadline,
+)
+from coach.practice.twist import grade_twist
+from coach.practice.whiteboard import read_diagram
+from coach.settings import LEVELS, STAGES, TOPICS
 from coach.text import clean_text, sentences, stems, words
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,15 +54,28 @@ class SessionView:
     level: str
     question: str
     status: str
-    probes_left: int
-    transcript: list[tuple[str, str, str]]  # (role, kind, content)
+    follow_ups_left: int
+    transcript: list[tuple[str, str, str]]  # (role, kind, content); coach follow-ups by their kind
+    stage: str = STAGES[0]
+    stage_ends_at: float = 0.0
+    ends_at: float = 0.0
+    points: list[str | None] = field(default_factory=list)  # per transcript turn: the point it concerns
+    diagram: str = ""  # the candidate's latest diagram (Mermaid)
+
+    @property
+    def stage_title(self) -> str:
+        return STAGE_TITLES[self.stage]
+
+    @property
+    def stage_number(self) -> int:
+        return STAGES.index(self.stage) + 1
 
 
 @dataclass
 class CoachReply:
     """One coach turn. ``chunks`` streams text; the turn is stored when the stream is drained."""
 
-    kind: str  # probe | clarify-answer | critique | note
+    kind: str  # gap | depth | challenge | twist | wrap-up | clarify-answer | critique | note
     chunks: Iterator[str]
     critique: Critique | None = None
     done: bool = False
@@ -80,8 +102,8 @@ class PracticeEngine:
 
     def __init__(self, bank: "QuestionBank", guide: "Guide", grader: "Grader", store: "Store",
                  embeddings: "LocalEmbeddings", config: "SessionSettings",
-                 phraser_factory: Callable[[], "Phraser | None"] = lambda: None,
-                 rng: random.Random | None = None) -> None:
+                 phraser_factory: Callable[[str], "Phraser | None"] = lambda template: None,
+                 rng: random.Random | None = None, clock: Callable[[], float] = time.time) -> None:
         self.bank = bank
         self.guide = guide
         self.grader = grader
@@ -90,6 +112,7 @@ class PracticeEngine:
         self.config = config
         self._phraser_factory = phraser_factory
         self._rng = rng or random.Random()
+        self._clock = clock
 
     # ------------------------------------------------------------------ choosing a question
     def choose_question(self, topic: str | None = None, level: str | None = None, weakest: bool = False,
@@ -119,7 +142,7 @@ class PracticeEngine:
               user: str = "local", question_id: str | None = None) -> SessionView:
         """Pose a bank question at once (no LLM involved) and open a stored session."""
         question = self.bank.get(question_id) if question_id else self.choose_question(topic, level, weakest, user)
-        state = {"answers": [], "probed": [], "clarifications": 0}
+        state = new_state(self._clock())
         sid = self.store.create_session("practice", question.id, question.topic, question.level, state=state, user=user)
         self.store.add_turn(sid, "coach", "question", question.prompt)
         return self.view(sid)
@@ -127,38 +150,50 @@ class PracticeEngine:
     def view(self, session_id: str) -> SessionView:
         row = self.store.get_session(session_id)
         question = self.bank.get(row.question_id)
-        probes_left = max(0, self.config.max_probes - len(row.state.get("probed", [])))
+        state, plan = row.state, self.config.stage_minutes
+        turns = self.store.turns(session_id)
         return SessionView(
             session_id=row.id, question_id=question.id, topic=question.topic, level=question.level,
-            question=question.prompt, status=row.status, probes_left=probes_left,
-            transcript=[(t.role, t.kind, t.content) for t in self.store.turns(session_id)],
+            question=question.prompt, status=row.status,
+            follow_ups_left=follow_ups_left(state, self.config.max_follow_ups),
+            transcript=[(t.role, turn_kind(t.kind, t.meta), t.content) for t in turns],
+            points=[t.meta.get("point") for t in turns],
+            stage=state.get("stage", STAGES[0]), stage_ends_at=stage_deadline(state, plan),
+            ends_at=session_deadline(state, plan), diagram=state.get("diagram", ""),
         )
 
-    def respond(self, session_id: str, text: str) -> CoachReply:
-        """Take the candidate's turn: an answer, a clarifying question, or "done"."""
+    def respond(self, session_id: str, text: str, diagram: str | None = None) -> CoachReply:
+        """Take the candidate's turn: an answer (with an optional diagram), a clarifying question, or "done"."""
         row = self.store.get_session(session_id)
         if row.status != "active":
             raise SessionError(f"session {session_id} has ended; start a new one")
-        if not isinstance(text, str) or not text.strip():
+        drawn = read_diagram(clean_text(diagram)) if isinstance(diagram, str) else None
+        if (not isinstance(text, str) or not text.strip()) and drawn is None:
             raise QueryError("say something: an answer, a clarifying question, or 'done' for the critique")
-        text = clean_text(text)
+        text = clean_text(text or "")
         if len(text) > self.config.max_answer_chars:
             raise QueryError(f"that turn is {len(text):,} characters; the limit is {self.config.max_answer_chars:,}")
         question = self.bank.get(row.question_id)
         state = dict(row.state)
-        if is_done(text):
+        if drawn is None and is_done(text):
             if not state.get("answers"):
                 return self._note(session_id, "Give at least one answer before asking for the critique.")
             return self.finish(session_id)
-        if is_clarifying_question(text):
+        if drawn is None and is_clarifying_question(text):
             state["clarifications"] = state.get("clarifications", 0) + 1
             self.store.add_turn(session_id, "candidate", "clarify-question", text, state=state)
             return self._clarify(session_id, question, text)
-        state["answers"] = [*state.get("answers", []), text]
+        graded = "\n\n".join(part for part in (text, drawn.as_answer_text() if drawn else "") if part)
+        state["answers"] = [*state.get("answers", []), graded]
+        meta = {}
+        if drawn is not None:
+            state["diagram"] = drawn.mermaid
+            meta = {"diagram": drawn.source}
         grade = self.grader.grade(question, "\n\n".join(state["answers"]))
         # The answer, the state it changes and its grade land together or not at all.
-        self.store.add_turn(session_id, "candidate", "answer", text, state=state, grade=grade.as_json())
-        return self._after_answer(session_id, question, grade, state, text)
+        self.store.add_turn(session_id, "candidate", "answer", text or "(diagram)", meta=meta, state=state,
+                            grade=grade.as_json())
+        return self._after_answer(session_id, question, grade, state, graded)
 
     def unanswered(self, session_id: str) -> CoachReply | None:
         """The coach turn still owed for the candidate's last turn (a crash cut it off), else None.
@@ -173,15 +208,18 @@ class PracticeEngine:
         last = turns[-1]
         if last.kind == "clarify-question":
             return self._clarify(session_id, question, last.content)
-        grade = self.grader.grade(question, "\n\n".join(row.state.get("answers", [])))
-        return self._after_answer(session_id, question, grade, row.state, last.content)
+        answers = row.state.get("answers", [])
+        grade = self.grader.grade(question, "\n\n".join(answers))
+        return self._after_answer(session_id, question, grade, row.state, answers[-1] if answers else last.content)
 
     def _after_answer(self, session_id: str, question: "Question", grade: "GradeResult", state: dict[str, Any],
                       last: str) -> CoachReply:
-        target = self._next_probe(question, grade, state.get("probed", []))
-        if target is None:
+        move = next_move(question, grade, state, last, plan=self.config.stage_minutes,
+                         max_follow_ups=self.config.max_follow_ups, now=self._clock())
+        if move.kind == "critique":
             return self.finish(session_id, grade=grade)
-        return self._probe(session_id, question, target, last, grade)
+        covered = [p.id for p in grade.points if p.covered]
+        return self._follow_up(session_id, question, move, last, grade, covered)
 
     def finish(self, session_id: str, grade: "GradeResult | None" = None) -> CoachReply:
         """Grade everything said so far and stream the critique (deterministic card first)."""
@@ -192,6 +230,8 @@ class PracticeEngine:
             grade = self.grader.grade(question, "\n\n".join(answers))
             self.store.save_grade(session_id, grade.as_json())
         critique = build_critique(question, grade, self.guide, self.bank)
+        critique.twist = grade_twist(self.grader, self.guide, question, row.state)
+        critique.diagram = row.state.get("diagram", "")
         if row.status == "active":
             self.store.finish(session_id, grade.score, grade.band)
         card = critique.markdown()
@@ -199,7 +239,7 @@ class PracticeEngine:
 
         def chunks() -> Iterator[str]:
             yield card
-            phraser = self._phraser_factory()
+            phraser = self._phraser_factory("critique_intro")
             if phraser is None:
                 return
             fallback = _critique_summary(critique)
@@ -218,34 +258,32 @@ class PracticeEngine:
     def _note(self, session_id: str, text: str) -> CoachReply:
         return CoachReply(kind="note", chunks=self._recorded(session_id, "note", iter([text])))
 
-    def _next_probe(self, question: "Question", grade: "GradeResult", probed: list[str]):
-        if len(probed) >= self.config.max_probes:
-            return None
-        missing = [question.point(p.id) for p in grade.points if not p.covered and p.id not in probed]
-        if not missing:
-            return None
-        order = {p.id: i for i, p in enumerate(question.rubric)}
-        return sorted(missing, key=lambda p: (-p.weight, order[p.id]))[0]
-
-    def _probe(self, session_id: str, question: "Question", point, last: str, grade: "GradeResult") -> CoachReply:
-        banned = _banned_phrases(question)
-        reply = CoachReply(kind="probe", chunks=iter(()), grade=grade)
+    def _follow_up(self, session_id: str, question: "Question", move: Move, last: str, grade: "GradeResult",
+                   covered: list[str]) -> CoachReply:
+        said = "\n".join(self.store.get_session(session_id).state.get("answers", []))
+        banned = _banned_phrases(question, said)
+        reply = CoachReply(kind=move.kind, chunks=iter(()), grade=grade)
+        lead = " ".join(part for part in (move.transition, move.ack) if part)
 
         def chunks() -> Iterator[str]:
-            phraser = self._phraser_factory()
+            if lead:
+                yield lead + "\n\n"
+            phraser = self._phraser_factory("probe")
             if phraser is None:
-                yield point.probe
+                yield move.ask
                 return
-            yield from phraser.stream("probe", point.probe, banned=banned, reference=question.prompt,
-                                      question=question.prompt, probe=point.probe,
-                                      candidate_excerpt=_excerpt(last))
+            yield from phraser.stream("probe", move.ask, banned=banned, reference=question.prompt,
+                                      question=question.prompt, probe=move.ask, candidate_excerpt=_excerpt(last))
             reply.used_fallback.append(phraser.last_fallback)
 
-        def asked(state: dict[str, Any]) -> dict[str, Any]:
-            return {**state, "probed": [*state.get("probed", []), point.id]}
+        now = self._clock()
 
-        # The probe counts as asked in the same transaction that stores it.
-        reply.chunks = self._recorded(session_id, "probe", chunks(), meta={"point": point.id}, state=asked)
+        def asked(state: dict[str, Any]) -> dict[str, Any]:
+            return {**after_move(state, move, now), "covered": covered}
+
+        # The follow-up counts as asked (and the stage moves) in the same transaction that stores it.
+        reply.chunks = self._recorded(session_id, "probe", chunks(), state=asked,
+                                      meta={"point": move.point, "follow_up": move.kind, "stage": move.stage})
         return reply
 
     def _clarify(self, session_id: str, question: "Question", asked: str) -> CoachReply:
@@ -255,7 +293,7 @@ class PracticeEngine:
         reply = CoachReply(kind="clarify-answer", chunks=iter(()))
 
         def chunks() -> Iterator[str]:
-            phraser = self._phraser_factory()
+            phraser = self._phraser_factory("clarify")
             if phraser is None or not facts:
                 yield fallback
                 return
@@ -300,11 +338,18 @@ def _excerpt(text: str, n: int = 300) -> str:
     return text if len(text) <= n else text[-n:]
 
 
-def _banned_phrases(question: "Question") -> list[str]:
-    """What must not appear in a probe: the rubric's own wording and its longer cue phrases."""
-    banned = [p.text for p in question.rubric]
-    banned += [c for p in question.rubric for c in p.cues if len(c.split()) >= 2]
+def _banned_phrases(question: "Question", said: str) -> list[str]:
+    """What a phrased follow-up must not say: rubric texts and the cue phrases the candidate has not said."""
+    heard = " ".join(said.lower().split())
+    points = [*question.rubric, *(question.twist.points if question.twist else [])]
+    banned = [p.text for p in points]
+    banned += [c for p in points for c in p.cues if len(c.split()) >= 2 and c.lower() not in heard]
     return banned
+
+
+def turn_kind(kind: str, meta: dict[str, Any]) -> str:
+    """A stored coach follow-up ("probe") by its interviewer kind; other turns as stored."""
+    return meta.get("follow_up") or ("gap" if kind == "probe" else kind)
 
 
 def _critique_summary(critique: Critique) -> str:

@@ -7,6 +7,7 @@ import pytest
 from coach.core import Coach
 from coach.errors import QueryError, SessionError
 from coach.practice.engine import is_clarifying_question, is_done
+from coach.practice.interviewer import WRAP_UP_QUESTION
 from coach.settings import load_settings
 from tests.conftest import ROOT, write_config
 
@@ -44,68 +45,88 @@ def test_first_question_needs_no_llm(coach):
     assert coach.chat_model.calls == []
 
 
-def test_full_session_probes_target_missing_points_in_order(coach):
+def _authored(question) -> set[str]:
+    """Every text the interviewer may ask for this question."""
+    texts = {p.probe for p in question.rubric} | {f for p in question.rubric for f in p.follow_ups}
+    texts |= {f.challenge for f in question.red_flags} | {m.challenge for m in question.misconceptions}
+    return texts | {WRAP_UP_QUESTION}
+
+
+def test_full_session_follows_the_interviewer_policy(coach):
     view = coach.engine.start(question_id="arch-q01")
     question = coach.bank.get("arch-q01")
     fake = coach.chat_model
-    fake.enqueue("Could you walk me through which mistakes hurt the business here, and whether they hurt equally?")
+    fake.enqueue("Where is that per-card count computed, and what happens when the job computing it falls behind?")
     reply = coach.engine.respond(view.session_id, FRAUD_PARTIAL)
-    assert reply.kind == "probe"
+    # the answer made heavy points with authored follow-ups: the coach digs into one of them first
+    assert reply.kind == "depth"
     text = reply.text()
-    grade = reply.grade
-    missing = sorted((p for p in grade.points if not p.covered),
-                     key=lambda p: (-p.weight, [r.id for r in question.rubric].index(p.id)))
-    target = question.point(missing[0].id)
-    # the model was asked to phrase exactly the probe of the highest-weight missing point
+    stored = coach.store.turns(view.session_id)[-1]
+    point = question.point(stored.meta["point"])
+    assert stored.meta["follow_up"] == "depth" and point.follow_ups and point.weight >= 2
+    assert next(p for p in reply.grade.points if p.id == point.id).covered
+    # the transition and a quote of the candidate's own words come first, then the phrased follow-up
+    assert text.startswith("Let's move on to the high-level design. You mentioned \"")
+    quoted = text.split('"')[1].rstrip("…")
+    assert quoted in FRAUD_PARTIAL
     sent = " ".join(m.content for m in fake.calls[-1])
-    assert target.probe.split()[0] in sent and "Follow-up to ask" in sent
-    # nothing of the rubric leaks: neither point texts nor multi-word cues
+    assert point.follow_ups[0].split()[0] in sent and "Follow-up to ask" in sent
     for p in question.rubric:
         assert p.text.lower() not in text.lower()
-    assert text.startswith("Could you") or text == target.probe
 
     # a clarifying question is answered from the context, without moving the interview on
     clar = coach.engine.respond(view.session_id, "How many transactions per second do we see at peak?")
     assert clar.kind == "clarify-answer"
     assert "30K" in clar.text() or "10K" in clar.text()
 
-    probed = [target.id]
-    for _ in range(coach.settings.session.max_probes - 1):
+    kinds = ["depth"]
+    while True:
         reply = coach.engine.respond(view.session_id, "I would also log everything and retrain regularly.")
-        if reply.kind != "probe":
+        if reply.done:
             break
         reply.text()
-        probed.append(coach.store.get_session(view.session_id).state["probed"][-1])
+        kinds.append(reply.kind)
     state = coach.store.get_session(view.session_id).state
-    assert state["probed"] == probed and len(set(probed)) == len(probed)
-    # each probe went to the highest-weight point still missing at that time
-    weights = [question.point(p).weight for p in probed]
-    assert weights == sorted(weights, reverse=True)
+    turns = [t for t in coach.store.turns(view.session_id) if t.kind == "probe"]
+    assert [t.meta["follow_up"] for t in turns] == kinds
+    assert kinds.count("twist") == 1 and kinds[-1] == "wrap-up"
+    assert len(kinds) == coach.settings.session.max_follow_ups + 1
+    assert all(a != b or a != "depth" for a, b in zip(kinds, kinds[1:])), "depth follow-ups alternate"
+    gaps = [t.meta["point"] for t in turns if t.meta["follow_up"] == "gap"]
+    assert gaps == state["probed"] and len(set(gaps)) == len(gaps)
+    weights = [question.point(p).weight for p in gaps]
+    assert weights == sorted(weights, reverse=True), "gaps go heaviest first"
+    assert [t.meta["stage"] for t in turns][0] == "design" and turns[-1].meta["stage"] == "wrap-up"
+    assert "deep-dive" in {t.meta["stage"] for t in turns}
+    assert all(t.content.strip().endswith(tuple(_authored(question))) or t.meta["follow_up"] == "twist"
+               for t in turns[1:])
 
-    final = coach.engine.respond(view.session_id, "done")
-    body = final.text()
-    assert final.kind == "critique" and final.done
-    crit = final.critique
+    assert reply.kind == "critique" and reply.done
+    body = reply.text()
+    crit = reply.critique
     assert crit.missed, "the partial answer misses points"
-    for point in crit.missed:
-        assert point.citations, point.id
-        assert point.text in body
-        assert any(f"knowledge/{c.source}" in body for c in point.citations)
-    for point in crit.covered:
-        assert point.evidence and " ".join(point.evidence.split())[:40] in " ".join(body.split())
+    for p in crit.missed:
+        assert p.citations, p.id
+        assert p.text in body
+        assert any(f"knowledge/{c.source}" in body for c in p.citations)
+    for p in crit.covered:
+        assert p.evidence and " ".join(p.evidence.split())[:40] in " ".join(body.split())
+    assert crit.twist is not None and crit.twist.answered and "**The twist**" in body
     assert "Model answer" in body and "Practise next" in body
     assert coach.store.get_session(view.session_id).status == "done"
     with pytest.raises(SessionError, match="has ended"):
         coach.engine.respond(view.session_id, "one more thing")
 
 
-def test_probes_run_out_then_critique(coach):
-    coach.settings.session.max_probes = 1
+def test_follow_ups_run_out_then_wrap_up_then_critique(coach):
+    coach.settings.session.max_follow_ups = 1
     view = coach.engine.start(question_id="arch-q01")
     first = coach.engine.respond(view.session_id, FRAUD_PARTIAL)
-    assert first.kind == "probe"
-    first.text()  # a probe counts as asked once it has been shown (and stored)
-    last = coach.engine.respond(view.session_id, "We would retrain the model every week on fresh data.")
+    assert first.kind == "depth"
+    first.text()  # a follow-up counts as asked once it has been shown (and stored)
+    wrap = coach.engine.respond(view.session_id, "We would retrain the model every week on fresh data.")
+    assert wrap.kind == "wrap-up" and wrap.text().endswith(WRAP_UP_QUESTION)
+    last = coach.engine.respond(view.session_id, "The main trade-off is latency against recall.")
     assert last.kind == "critique" and last.done
 
 
@@ -117,14 +138,14 @@ def test_leaky_model_output_is_replaced(coach):
     reply = coach.engine.respond(view.session_id, FRAUD_PARTIAL)
     text = reply.text()
     assert reply.used_fallback == [True]
-    assert text in {p.probe for p in question.rubric}
+    assert text.endswith(tuple(_authored(question)))
 
 
 def test_backend_failure_falls_back(coach):
     coach.chat_model.fail_with = ConnectionError("backend down")
     view = coach.engine.start(question_id="arch-q01")
     reply = coach.engine.respond(view.session_id, FRAUD_PARTIAL)
-    assert reply.text() in {p.probe for p in coach.bank.get("arch-q01").rubric}
+    assert reply.text().endswith(tuple(_authored(coach.bank.get("arch-q01"))))
 
 
 def test_backend_timeout_falls_back(coach):
@@ -133,7 +154,7 @@ def test_backend_timeout_falls_back(coach):
     coach.chat_model.enqueue("Too late to matter?")
     view = coach.engine.start(question_id="arch-q01")
     reply = coach.engine.respond(view.session_id, FRAUD_PARTIAL)
-    assert reply.text() in {p.probe for p in coach.bank.get("arch-q01").rubric}
+    assert reply.text().endswith(tuple(_authored(coach.bank.get("arch-q01"))))
 
 
 def test_restart_mid_session_resumes(coach, tmp_path):
@@ -144,8 +165,8 @@ def test_restart_mid_session_resumes(coach, tmp_path):
     for name in ("embeddings", "guide", "bank", "grader"):
         again.__dict__[name] = coach.__dict__[name]
     resumed = again.engine.view(view.session_id)
-    assert [k for _, k, _ in resumed.transcript] == ["question", "answer", "probe"]
-    assert resumed.probes_left == coach.settings.session.max_probes - 1
+    assert [k for _, k, _ in resumed.transcript] == ["question", "answer", "depth"]
+    assert resumed.follow_ups_left == coach.settings.session.max_follow_ups - 1 and resumed.stage == "design"
     final = again.engine.respond(view.session_id, "done")
     final.text()
     assert final.critique.score == again.store.get_session(view.session_id).score
@@ -157,21 +178,22 @@ def test_killed_during_a_probe_re_asks_it_on_resume(coach):
     """kill -9 while the coach's probe streams: the answer is kept, the probe is not counted as asked."""
     view = coach.engine.start(question_id="arch-q01")
     reply = coach.engine.respond(view.session_id, FRAUD_PARTIAL)
-    assert reply.kind == "probe"  # the process dies here: the reply's stream is never drained
+    assert reply.kind == "depth"  # the process dies here: the reply's stream is never drained
     again = Coach(coach.settings)
     for name in ("embeddings", "guide", "bank", "grader"):
         again.__dict__[name] = coach.__dict__[name]
     resumed = again.engine.view(view.session_id)
     assert [k for _, k, _ in resumed.transcript] == ["question", "answer"]
-    assert resumed.probes_left == coach.settings.session.max_probes, "an unasked probe must not count"
+    assert resumed.follow_ups_left == coach.settings.session.max_follow_ups, "an unasked follow-up must not count"
+    assert resumed.stage == "clarify", "nor may the stage move without the turn that moves it"
     assert again.store.get_session(view.session_id).state["answers"] == [FRAUD_PARTIAL]
     pending = again.engine.unanswered(view.session_id)
-    assert pending is not None and pending.kind == "probe"
+    assert pending is not None and pending.kind == "depth"
     pending.text()
     turns = again.store.turns(view.session_id)
     assert [t.kind for t in turns] == ["question", "answer", "probe"]
-    assert again.engine.view(view.session_id).probes_left == coach.settings.session.max_probes - 1
-    assert again.store.get_session(view.session_id).state["probed"] == [turns[-1].meta["point"]]
+    assert again.engine.view(view.session_id).follow_ups_left == coach.settings.session.max_follow_ups - 1
+    assert again.store.get_session(view.session_id).state["asked"][0]["point"] == turns[-1].meta["point"]
     assert again.engine.unanswered(view.session_id) is None
 
 
@@ -267,13 +289,15 @@ def test_full_session_with_real_embedded_model(coach):
     coach.settings.llm.mode = "smollm2"
     coach.settings.llm.max_tokens = 60
     coach.__dict__.pop("chat_model", None)
-    coach.settings.session.max_probes = 1
+    coach.settings.llm.phrasing = "always"  # the model phrases even where its pass rate made template text the default
+    coach.settings.session.max_follow_ups = 1
     view = coach.engine.start(question_id="arch-q01")
     question = coach.bank.get("arch-q01")
     probe = coach.engine.respond(view.session_id, FRAUD_PARTIAL)
     text = probe.text()
-    assert probe.kind == "probe" and 10 < len(text) <= 300
+    assert probe.kind == "depth" and 10 < len(text) <= 600
     assert not any(p.text.lower() in text.lower() for p in question.rubric)
-    final = coach.engine.respond(view.session_id, "We would monitor drift and roll out in shadow mode first.")
+    coach.engine.respond(view.session_id, "We would monitor drift and roll out in shadow mode first.").text()
+    final = coach.engine.respond(view.session_id, "The main trade-off is recall against false declines.")
     body = final.text()
     assert final.kind == "critique" and "Coach's summary" in body and len(body) > 500

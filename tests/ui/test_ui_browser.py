@@ -117,7 +117,8 @@ def run_practice(page, coach) -> str:
     sid = start_session(page)
     probe = answer(page, PROBE_ANSWER)
     question = coach.bank.get(coach.engine.view(sid).question_id)
-    assert probe.strip() in {p.probe.strip() for p in question.rubric}
+    authored = [p.probe for p in question.rubric] + [f for p in question.rubric for f in p.follow_ups]
+    assert probe.strip().endswith(tuple(" ".join(a.split()) for a in authored)), probe
     page.locator("#practice-done").click()
     expect(page.locator("#critique-card")).to_contain_text("Critique —")
     wait_for_turn(page)
@@ -258,6 +259,64 @@ def test_case_study_diagram_renders_as_svg(page):
     expect(diagram).to_be_visible(timeout=30_000)
     assert "```mermaid" not in body.inner_text()
     screenshot(page, "guide-diagram")
+
+
+WHITEBOARD = """flowchart LR
+  A[Card authorization] -->|transaction| G[Fraud gateway]
+  K[Event stream] -->|velocity counts per card and device over the last hour| F[(Online feature store)]
+  G -->|card and device ids| F
+  C[Chargebacks] -->|labels after a 90 day maturity window| T[Training pipeline]
+"""
+
+
+def test_interview_walks_the_stages_and_grades_the_whiteboard(browser, real_coach, tmp_path_factory):
+    """A whole interview: the stage indicator moves through all four stages, a diagram drawn on
+    the whiteboard renders as SVG (preview and critique) and earns its point in the critique."""
+    from playwright.sync_api import expect
+
+    coach = coach_like(real_coach, tmp_path_factory.mktemp("ui-stages"), session={"max_follow_ups": 3})
+    sid = coach.engine.start(question_id="arch-q01").session_id  # resumed in the browser, as from Progress
+    with running_app(coach) as url:
+        context, page = open_page(browser, url)
+        try:
+            page.get_by_role("button", name=re.compile(r"^Resume a session")).click()
+            page.locator("#practice-session-id textarea").fill(sid)
+            page.locator("#practice-resume").click()
+            stage = page.locator("#practice-stage")
+            expect(stage).to_contain_text("Stage 1 of 4 · Clarify and requirements")
+            expect(stage).to_contain_text(re.compile(r"\d\d:\d\d left in this stage"))
+            answer(page, "What is the peak number of transactions per second?")
+            expect(stage).to_contain_text("Stage 1 of 4")  # a clarifying question does not move the interview on
+
+            page.get_by_role("button", name=re.compile(r"^Whiteboard")).click()
+            page.locator("#practice-diagram textarea").fill(WHITEBOARD)
+            preview = page.locator("#practice-diagram-preview svg").filter(has_text="Fraud gateway").first
+            expect(preview).to_be_visible(timeout=30_000)
+            first = answer(page, "Here is the data flow I have in mind for scoring each authorization.")
+            assert "Let's move on to the high-level design." in first
+            expect(stage).to_contain_text("Stage 2 of 4 · High-level design")
+            seen = {"High-level design"}
+            for _ in range(6):
+                reply = answer(page, "I would keep it simple and revisit this later if there is time.")
+                text = stage.inner_text()
+                seen |= {t for t in ("Deep dives", "Wrap-up") if t in text}
+                if "Critique" in page.locator("#critique-card").inner_text():
+                    break
+                assert reply.strip()
+            assert seen == {"High-level design", "Deep dives", "Wrap-up"}, seen
+            card = page.locator("#critique-card")
+            expect(card).to_contain_text("Critique —")
+            expect(card).to_contain_text("The twist")
+            mine = page.locator("#critique-your-diagram svg").filter(has_text="Fraud gateway").first
+            expect(mine).to_be_visible(timeout=30_000)
+            expect(page.locator("#critique-model-diagram svg").first).to_be_visible(timeout=30_000)
+            grade = coach.store.latest_grade(sid)
+            credited = [p for p in grade["points"] if p["covered"] and "In my design" in (p["evidence"] or "")]
+            assert credited, "the diagram earned no point"
+            expect(card).to_contain_text(" ".join(credited[0]["evidence"].split())[:60])
+            screenshot(page, "practice-stages-whiteboard")
+        finally:
+            context.close()
 
 
 def test_two_browsers_do_not_see_each_others_chat(browser, url, coach):
