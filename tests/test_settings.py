@@ -78,3 +78,24 @@ def test_host_and_port_go_together():
 def test_missing_file(tmp_path):
     with pytest.raises(SettingsError, match="does not exist"):
         load_settings(tmp_path / "nope.yaml", env={})
+
+
+def test_interview_plan_and_phrasing_settings(tmp_path):
+    cfg = tmp_path / "plan.yaml"
+    cfg.write_text("session:\n  max_probes: 5\n  stage_minutes: {design: 10}\nserver:\n  timer_minutes: 0\n")
+    s = load_settings(cfg, env={})
+    assert s.session.max_follow_ups == 5, "the old name still reads"
+    assert s.session.stage_minutes == {"clarify": 8, "design": 10, "deep-dive": 24, "wrap-up": 5}
+    assert s.session.total_minutes == 47 and s.server.show_timer is False
+    cfg.write_text("session:\n  stage_minutes: {coding: 10}\n")
+    with pytest.raises(SettingsError, match="unknown stage.*coding"):
+        load_settings(cfg, env={})
+    cfg.write_text("server:\n  timer_minutes: 30\n")
+    with pytest.raises(SettingsError, match="timer_minutes has moved"):
+        load_settings(cfg, env={})
+    llm = load_settings(None, env={}).llm
+    assert llm.phrasing == "auto" and not llm.phrases(embedded_model=False) and llm.phrases(embedded_model=True)
+    llm.mode = "ollama"
+    assert llm.phrases(embedded_model=False)
+    llm.phrasing = "never"
+    assert not llm.phrases(embedded_model=True)

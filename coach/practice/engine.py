@@ -239,10 +239,11 @@ class PracticeEngine:
 
         def chunks() -> Iterator[str]:
             yield card
-            phraser = self._phraser_factory("critique_intro")
-            if phraser is None:
-                return
             fallback = _critique_summary(critique)
+            phraser = self._phraser_factory("critique_intro")
+            if phraser is None:  # the authored summary: the model is off for this template
+                yield "\n\n**Coach's summary:** " + fallback
+                return
             strengths = "; ".join(p.text for p in critique.covered[:2]) or "none yet"
             gaps = "; ".join(p.text for p in critique.missed[:2]) or "none"
             intro = phraser.stream("critique_intro", fallback, question=question.prompt, score=str(grade.score),

@@ -301,3 +301,18 @@ def test_full_session_with_real_embedded_model(coach):
     final = coach.engine.respond(view.session_id, "The main trade-off is recall against false declines.")
     body = final.text()
     assert final.kind == "critique" and "Coach's summary" in body and len(body) > 500
+
+
+def test_embedded_model_default_uses_authored_text_without_loading_the_model(coach):
+    """SmolLM2 failed the phrasing checks of probe, clarify and critique_intro too often
+    (prompts/*.yaml embedded_model: false): with it configured, a session shows authored text and
+    never even loads it."""
+    coach.settings.llm.mode = "smollm2"
+    coach.__dict__.pop("chat_model", None)
+    view = coach.engine.start(question_id="arch-q01")
+    first = coach.engine.respond(view.session_id, FRAUD_PARTIAL)
+    assert first.text().endswith(tuple(_authored(coach.bank.get("arch-q01")))) and first.used_fallback == []
+    coach.engine.respond(view.session_id, "How many transactions per second do we see at peak?").text()
+    final = coach.engine.finish(view.session_id)
+    assert "**Coach's summary:** You scored" in final.text()
+    assert "chat_model" not in coach.__dict__, "the embedded model was loaded"

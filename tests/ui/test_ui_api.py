@@ -44,20 +44,29 @@ def test_practice_session_probe_critique_and_report(client, coach):
     view = coach.engine.view(sid)
     assert view.topic == "monitoring" and view.level == "junior"
     assert view.question in message_text(chat[0])
-    assert sid in out[INFO] and "3 follow-up(s) left" in out[INFO]
+    assert sid in out[INFO] and "8 follow-up(s) left" in out[INFO]
 
     out = client.predict(PROBE_ANSWER, api_name="/practice_send")
     chat = out[CHAT]
     assert [m["role"] for m in chat] == ["assistant", "user", "assistant"]
     assert message_text(chat[1]) == PROBE_ANSWER
-    probes = {p.probe.strip() for p in coach.bank.get(view.question_id).rubric}
-    assert message_text(chat[2]).strip() in probes  # the fake model answers "", so the template probe is used
-    assert "2 follow-up(s) left" in out[INFO]
+    question = coach.bank.get(view.question_id)
+    authored = [p.probe for p in question.rubric] + [f for p in question.rubric for f in p.follow_ups]
+    authored += [f.challenge for f in question.red_flags] + [m.challenge for m in question.misconceptions]
+    # the fake model answers "", so the authored follow-up is used, after one line quoting the candidate
+    assert message_text(chat[2]).strip().endswith(tuple(" ".join(a.split()) for a in authored))
+    assert "7 follow-up(s) left" in out[INFO]
+
+    # an answer can be a diagram: its arrows are read as sentences and it shows in the critique
+    out = client.predict("", "flowchart LR\n  A[Stream] -->|feature values| B[(Feature store)]",
+                         api_name="/practice_send")
+    assert "6 follow-up(s) left" in out[INFO]
+    assert coach.engine.view(sid).diagram.startswith("flowchart LR")
 
     out = client.predict(api_name="/practice_done")
     assert out[CARD].startswith("### Critique — ")
     assert "| Dimension | Score | Points |" in out[CARD] and "**Missed**" in out[CARD]
-    assert "Coach's summary" in message_text(out[CHAT][-1])
+    assert "Coach's summary" in message_text(out[CHAT][-1]) and "**Your diagram**" in out[CARD]
     report = Path(out[DOWNLOAD]).read_text(encoding="utf-8")
     assert report.startswith(f"# Practice report — {view.question_id}")
     assert sid in report and "(practice, done)" in report and PROBE_ANSWER in report and "## Critique" in report

@@ -343,9 +343,10 @@ def test_two_browsers_do_not_see_each_others_chat(browser, url, coach):
 
 @pytest.mark.llm
 def test_real_model_practice_turn(browser, real_coach, tmp_path_factory):
-    """One turn with the embedded SmolLM2: the probe is phrased (or safely replaced) and shown."""
+    """One turn with the embedded SmolLM2 (asked to phrase, though authored text is its default):
+    the follow-up is phrased (or safely replaced) and shown."""
     coach = coach_like(real_coach, tmp_path_factory.mktemp("ui-llm"),
-                       llm={"mode": "smollm2", "max_tokens": 60}, session={"max_probes": 1})
+                       llm={"mode": "smollm2", "max_tokens": 60, "phrasing": "always"}, session={"max_follow_ups": 1})
     with running_app(coach) as address:
         context, page = open_page(browser, address)
         try:
@@ -353,6 +354,7 @@ def test_real_model_practice_turn(browser, real_coach, tmp_path_factory):
             probe = answer(page, PROBE_ANSWER, timeout=240_000)
             assert len(probe.split()) >= 3
             turns = coach.engine.view(sid).transcript
-            assert turns[-1][:2] == ("coach", "probe") and turns[-1][2].strip() == probe.strip()
+            assert turns[-1][0] == "coach" and turns[-1][1] in {"gap", "depth", "challenge"}
+            assert turns[-1][2].strip() == probe.strip()
         finally:
             context.close()
