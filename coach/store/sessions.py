@@ -127,6 +127,20 @@ class Store:
             self._conn = fresh
         return fresh
 
+    def _begin(self, conn: Any, begin: str, what: str, *, reader: bool) -> Any:
+        """``conn`` in a new transaction; a connection the server dropped since its last use (a
+        PostgreSQL restart) is replaced once, as nothing has been sent in this transaction yet."""
+        db = self._usable(conn, reader=reader)
+        for attempt in (1, 2):
+            try:
+                db.execute(begin)
+                return db
+            except self._errors as exc:
+                if attempt == 2 or self._dialect.usable(db):
+                    raise self._fail(what, exc) from None
+                db = self._usable(db, reader=reader)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _fail(self, what: str, exc: BaseException) -> StoreError:
         return StoreError(f"{self.where}: {what} failed: {self._dialect.describe(exc)}{self._dialect.hint(exc)}")
 
@@ -134,11 +148,7 @@ class Store:
     def _write(self, what: str) -> Iterator[Any]:
         """One committed transaction holding the write lock (SQLite) from the start."""
         with self._lock:
-            db = self._usable(self._conn, reader=False)
-            try:
-                db.execute(self._dialect.begin_write)
-            except self._errors as exc:
-                raise self._fail(what, exc) from None
+            db = self._begin(self._conn, self._dialect.begin_write, what, reader=False)
             try:
                 yield db
             except BaseException as exc:
@@ -162,9 +172,8 @@ class Store:
     def _read(self, what: str) -> Iterator[Any]:
         """A consistent snapshot for several SELECTs, on the reader connection (never behind a write)."""
         with self._read_lock:
-            db = self._usable(self._reader, reader=True)
+            db = self._begin(self._reader, self._dialect.begin_read, what, reader=True)
             try:
-                db.execute(self._dialect.begin_read)
                 yield db
             except self._errors as exc:
                 raise self._fail(what, exc) from exc
