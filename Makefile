@@ -45,10 +45,10 @@ browser-deps:
 
 # The PostgreSQL store tests start a real server from Debian's postgresql package (initdb, pg_ctl).
 pg-deps:
-	@ls /usr/local/bin/initdb /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	@if [ ! -x /usr/local/bin/initdb ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  echo "installing postgresql with apt-get"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
-	  || echo "warning: could not install postgresql; the PostgreSQL store tests will be skipped"; }
+	  || echo "warning: could not install postgresql; the PostgreSQL store tests will be skipped"; fi
 
 test: install-dev browser-deps pg-deps
 	$(BIN)/python -m pytest
