@@ -71,6 +71,12 @@ def _wait_listening(proc: subprocess.Popen, port: int, log: Path, what: str, sec
     raise RuntimeError(f"{what} did not answer on 127.0.0.1:{port} within {seconds:.0f} s")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Process:
     name: str
@@ -225,7 +231,9 @@ class Figures:
     candidate_turns_stored: int = 0
     killed_after_turns: int | None = None
     served: dict[str, int] = field(default_factory=dict)
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds of each app process and of this driver
     wall_s: float = 0.0
+    load_average: float = 0.0  # of the machine over the last minute, at the end: other work shares the cores
 
     def p(self, q: float, values: list[float] | None = None) -> float:
         values = self.turn_ms if values is None else values
@@ -337,6 +345,7 @@ class Load:
         while not stop.wait(0.02):
             if self.started == len(self.candidates) and self.turns_done >= goal:
                 self.figures.killed_after_turns = self.turns_done
+                self.figures.cpu_s[self.victim.name] = cpu_seconds(self.victim.proc.pid) - self._cpu0[0]
                 self.killed.set()
                 os.kill(self.victim.proc.pid, signal.SIGKILL)
                 self.victim.proc.wait(timeout=30)
@@ -344,6 +353,8 @@ class Load:
 
     def run(self, deadline_s: float) -> Figures:
         begun = time.perf_counter()
+        self._cpu0 = [cpu_seconds(p.proc.pid) for p in self.processes]
+        driver0 = time.process_time()
         stop = threading.Event()
         killer = threading.Thread(target=self._killer, args=(stop,), daemon=True)
         killer.start()
@@ -357,6 +368,10 @@ class Load:
         if stuck:
             self._error(f"{stuck} candidate(s) still running after {deadline_s:.0f} s")
         self.figures.wall_s = time.perf_counter() - begun
+        if self.survivor.proc.poll() is None:
+            self.figures.cpu_s[self.survivor.name] = cpu_seconds(self.survivor.proc.pid) - self._cpu0[1]
+        self.figures.cpu_s["load driver (clients)"] = time.process_time() - driver0
+        self.figures.load_average = os.getloadavg()[0]
         return self.figures
 
     def verify(self, store_url: str) -> None:
@@ -424,7 +439,8 @@ def report(f: Figures) -> list[str]:
         row("turn latency (send / done, all)", f.turn_ms),
         row("session start latency", f.start_ms),
         row("resume on the surviving process", f.resume_ms),
-        f"{'wall time':<44} {f.wall_s:9.1f} s",
+        f"{'wall time':<44} {f.wall_s:9.1f} s   (machine load average {f.load_average:.1f})",
+        f"{'CPU seconds (2 cores)':<44} " + ", ".join(f"{k} {v:.1f}" for k, v in f.cpu_s.items()),
         f"{'turns served per process':<44} " + ", ".join(f"{k} {v}" for k, v in f.served.items()),
         f"{'killed app-a after turns':<44} {f.killed_after_turns} of {f.turns_planned}",
         f"{'calls cut off by the kill, retried':<44} {f.interrupted}   sessions moved: {f.moved_sessions}",

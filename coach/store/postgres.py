@@ -109,7 +109,7 @@ class PostgreSQL:
 
     def _scrub(self, exc: BaseException) -> str:
         """The error's text with the URL's password blanked, should a driver message ever echo it."""
-        text = str(exc).strip().replace("\n", " ")
+        text = " ".join(str(exc).split())  # libpq's messages span lines and tabs
         try:
             from urllib.parse import unquote, urlsplit
 
