@@ -221,6 +221,7 @@ class Figures:
     sessions: int
     turns_planned: int
     turn_ms: list[float] = field(default_factory=list)     # send and done calls that got their reply
+    alone_ms: list[float] = field(default_factory=list)    # the same calls from one candidate alone (baseline)
     start_ms: list[float] = field(default_factory=list)
     resume_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -397,12 +398,19 @@ class Load:
                         self.figures.leaks.append(f"{who.tag}: turn {t.index} holds candidate(s) {sorted(foreign)}")
 
 
-def warm_up(process: Process) -> None:
-    """One whole session per process first, so the figures exclude loading the grader and guide."""
-    client = new_client(process)
-    practice_call(client, "start", "any")
-    practice_call(client, "send", ANSWERS[0])
-    practice_call(client, "done")
+def alone(process: Process, rounds: int) -> list[float]:
+    """Turn latency of one candidate with the process to itself (the baseline); the first round also
+    warms the process up (grader, guide) and is not counted."""
+    times: list[float] = []
+    for round_ in range(rounds + 1):
+        client = new_client(process)
+        practice_call(client, "start", "any")
+        for step, value in (("send", ANSWERS[0]), ("send", ANSWERS[1]), ("done", None)):
+            begun = time.perf_counter()
+            practice_call(client, step, value)
+            if round_:
+                times.append((time.perf_counter() - begun) * 1000)
+    return times
 
 
 def run_team_load(folder: Path, sessions: int = 50, answers: int = 2, kill_fraction: float = 0.35,
@@ -423,12 +431,12 @@ def run_team_load(folder: Path, sessions: int = 50, answers: int = 2, kill_fract
             process = coach_serve(folder, name, app_config(folder, name, chroma), store_url)
             stack.callback(process.stop)
             processes.append(process)
-        for process in processes:
-            warm_up(process)
+        baseline = [ms for process in processes for ms in alone(process, rounds=2)]
         log(f"coach serve on {', '.join(p.url for p in processes)}: {sessions} sessions, kill -9 {processes[0].name} "
             f"after {kill_fraction:.0%} of the turns")
         load = Load(processes, sessions, answers, kill_fraction)
         figures = load.run(deadline_s)
+        figures.alone_ms = baseline
         load.verify(store_url)
         return figures
 
@@ -436,7 +444,8 @@ def run_team_load(folder: Path, sessions: int = 50, answers: int = 2, kill_fract
 def report(f: Figures) -> list[str]:
     lines = [
         f"== team load: {f.sessions} concurrent practice sessions, 2 coach serve processes, PostgreSQL, chroma run",
-        row("turn latency (send / done, all)", f.turn_ms),
+        row("turn latency, one candidate alone (baseline)", f.alone_ms),
+        row(f"turn latency (send / done), {f.sessions} at once", f.turn_ms, f.alone_ms),
         row("session start latency", f.start_ms),
         row("resume on the surviving process", f.resume_ms),
         f"{'wall time':<44} {f.wall_s:9.1f} s   (machine load average {f.load_average:.1f})",
