@@ -38,7 +38,7 @@ class Backend:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request, tmp_path) -> Backend:
-    """Every store test runs on a SQLite file and on a fresh database of a real PostgreSQL server."""
+    """Every store test runs on a SQLite file and on a fresh schema (see PostgresServer.database) of a real PostgreSQL."""
     if request.param == "sqlite":
         return Backend("sqlite", tmp_path / "nested" / "folder" / "coach.sqlite3")
     server = request.getfixturevalue("postgres")
