@@ -101,6 +101,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--skip-llm", action="store_true", help="skip the embedded-model figures")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--team-load", action="store_true",
+                        help="also the two-process team load (PostgreSQL, chroma run, 50 sessions; about a minute)")
     args = parser.parse_args()
     data_dir = ROOT / ".coach" / "bench"
     coach = bench_coach(data_dir)
@@ -158,6 +160,14 @@ def main() -> int:
         lines += thread_figures(data_dir, args.repeat)
     lines += ["== startup"] + startup(data_dir, args.repeat)
     lines += web_first_page(data_dir, args.repeat)
+    if args.team_load:
+        import tempfile
+        from pathlib import Path
+
+        from benchmarks.team_load import report, run_team_load
+
+        with tempfile.TemporaryDirectory(prefix="coach-team-load-") as folder:
+            lines += report(run_team_load(Path(folder), log=lambda line: None))
     print("\n".join(lines))
     return 0
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal, Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -166,8 +167,62 @@ class SessionSettings(_Section):
         return sum(self.stage_minutes.values())
 
 
+POSTGRES_SCHEMES: tuple[str, ...] = ("postgresql", "postgres")
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password, for messages and logs: ``postgresql://coach@db:5432/coach``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}@{netloc}" if user else netloc))
+
+
 class StoreSettings(_Section):
     path: Path | None = Field(None, description="SQLite file; default <data_dir>/coach.sqlite3.")
+    url: str | None = Field(
+        None, description="postgresql://user:password@host:port/database: use PostgreSQL instead of the SQLite file."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        try:
+            parts = urlsplit(value)
+            port = parts.port
+        except ValueError as exc:  # a port that is not a number, a broken IPv6 host
+            raise ValueError(f"store.url {redact_url_safe(value)!r} is not a valid URL ({exc})") from None
+        shown = redact_url_safe(value)
+        if parts.scheme not in POSTGRES_SCHEMES:
+            raise ValueError(f"store.url {shown!r} must start with postgresql:// "
+                             "(leave store.url unset to use the SQLite file at store.path)")
+        if not parts.hostname:
+            raise ValueError(f"store.url {shown!r} names no host; use postgresql://user:password@host:5432/database")
+        if not parts.path.strip("/") or "/" in parts.path.strip("/"):
+            raise ValueError(f"store.url {shown!r} must name one database after the host, e.g. .../coach")
+        if port is not None and not 1 <= port <= 65535:
+            raise ValueError(f"store.url {shown!r}: port {port} is not from 1 to 65535")
+        return value
+
+    @model_validator(mode="after")
+    def _path_or_url(self) -> "StoreSettings":
+        if self.path is not None and self.url is not None:
+            raise ValueError("set store.path (SQLite) or store.url (PostgreSQL), not both")
+        return self
+
+
+def redact_url_safe(url: str) -> str:
+    """:func:`redact_url` for a URL that may not parse: then only what precedes the host is kept."""
+    try:
+        return redact_url(url)
+    except ValueError:
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://...@{rest.rsplit('@', 1)[-1]}" if "@" in rest else url
 
 
 class ServerSettings(_Section):

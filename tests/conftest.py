@@ -1,4 +1,4 @@
-"""Shared fixtures: real embedding model, real Chroma (folder and `chroma run`), temp folders.
+"""Shared fixtures: real embedding model, real Chroma (folder and `chroma run`), real PostgreSQL, temp folders.
 
 Every test gets its own data folder, so nothing touches the developer's `.coach/` index.
 """
@@ -115,6 +115,22 @@ def chroma_server(tmp_path):
     except subprocess.TimeoutExpired:
         os.kill(proc.pid, 9)
     log.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL (the installed binaries) on 127.0.0.1 for the whole run, stopped at the end."""
+    from tests.pg_support import BINARIES, PostgresServer, pg_bindir
+
+    bindir = pg_bindir()
+    if bindir is None:
+        pytest.skip(f"PostgreSQL binaries ({', '.join(BINARIES)}) not found in /usr/local/bin or "
+                    "/usr/lib/postgresql/*/bin: apt-get install postgresql to run the PostgreSQL store tests")
+    server = PostgresServer(bindir).start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def run_cli(*args: str, config: Path | None = None, env: dict | None = None, timeout: int = 300):

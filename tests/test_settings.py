@@ -99,3 +99,36 @@ def test_interview_plan_and_phrasing_settings(tmp_path):
     assert llm.phrases(embedded_model=False)
     llm.phrasing = "never"
     assert not llm.phrases(embedded_model=True)
+
+
+def test_store_url_defaults_to_sqlite_and_takes_a_postgresql_url_from_the_environment(tmp_path):
+    s = load_settings(env={})
+    assert s.store.url is None and s.store_path == (tmp_path / ".coach" / "coach.sqlite3").resolve()
+    url = "postgresql://coach:pw@db.internal:5433/coach"
+    assert load_settings(env={"COACH_STORE__URL": url}).store.url == url
+    assert load_settings(env={"COACH_STORE__URL": "postgres://coach@db/coach?sslmode=require"}).store.url
+
+
+@pytest.mark.parametrize("url, why", [
+    ("mysql://coach:pw@db/coach", "must start with postgresql://"),
+    ("db.internal:5432/coach", "must start with postgresql://"),
+    ("postgresql:///coach", "names no host"),
+    ("postgresql://coach:pw@db.internal:5432", "must name one database"),
+    ("postgresql://coach:pw@db.internal:5432/", "must name one database"),
+    ("postgresql://coach:pw@db.internal:5432/a/b", "must name one database"),
+    ("postgresql://coach:pw@db.internal:port/coach", "is not a valid URL"),
+    ("postgresql://coach:pw@db.internal:70000/coach", "is not a valid URL"),
+])
+def test_bad_store_url_is_named_without_its_password(url, why):
+    with pytest.raises(SettingsError) as err:
+        load_settings(env={"COACH_STORE__URL": url})
+    message = str(err.value)
+    assert "environment variable COACH_STORE__URL: setting 'store.url'" in message and why in message
+    assert ":pw@" not in message
+
+
+def test_store_path_and_url_together_are_refused(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("store:\n  path: x.sqlite3\n  url: postgresql://coach@db/coach\n")
+    with pytest.raises(SettingsError, match="store.path .SQLite. or store.url .PostgreSQL., not both"):
+        load_settings(cfg, env={})

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
 from coach.errors import SessionError, StoreError
-from coach.store.schema import DEFAULT_USER
+from coach.settings import TOPICS
+from coach.store.schema import DEFAULT_USER, DIMENSION_WINDOW, TOPIC_WINDOW
 
 
 
@@ -134,7 +134,7 @@ def _grade_values(session_id: str, result: Any) -> tuple[int | None, str | None,
     return score, band, _dumps(result, f"grade for session {session_id}")
 
 
-def _session_row(row: sqlite3.Row) -> SessionRow:
+def _session_row(row: Any) -> SessionRow:
     return SessionRow(
         id=row["id"], kind=row["kind"], question_id=row["question_id"], topic=row["topic"],
         level=row["level"], status=row["status"], started_at=row["started_at"], ended_at=row["ended_at"],
@@ -142,7 +142,7 @@ def _session_row(row: sqlite3.Row) -> SessionRow:
     )
 
 
-def _turn_row(row: sqlite3.Row) -> TurnRow:
+def _turn_row(row: Any) -> TurnRow:
     return TurnRow(
         session_id=row["session_id"], index=row["idx"], role=row["role"], kind=row["kind"],
         content=row["content"], created_at=row["created_at"], meta=json.loads(row["meta"]),
@@ -154,3 +154,40 @@ def _no_session(session_id: str) -> SessionError:
 
 
 # --------------------------------------------------------------------------------------------
+
+
+def mastery_from_rows(rows: list[Any]) -> Mastery:
+    """:class:`Mastery` from finished sessions (oldest first), each with its latest grade as ``grade``."""
+    history: list[dict[str, Any]] = []
+    topic_scores: dict[str, list[int]] = {}
+    dim_scores: dict[str, list[float]] = {}
+    for row in rows:
+        grade = json.loads(row["grade"]) if row["grade"] is not None else None
+        dims: dict[str, int | float] = {}
+        raw_dims = (grade or {}).get("dimensions") or {}
+        if isinstance(raw_dims, dict):
+            for dim, value in raw_dims.items():
+                got = _dimension_score(value)
+                if got is not None:
+                    dims[dim] = got
+        history.append({
+            "session_id": row["id"], "ended_at": row["ended_at"], "topic": row["topic"],
+            "question_id": row["question_id"], "kind": row["kind"], "score": row["score"],
+            "band": row["band"], "dimensions": dims,
+        })
+        topic_scores.setdefault(row["topic"], []).append(row["score"])
+        for dim, got in dims.items():
+            dim_scores.setdefault(dim, []).append(got)
+
+    def window_mean(values: list[float], n: int) -> float:
+        latest = values[-n:]
+        return sum(latest) / len(latest)
+
+    return Mastery(
+        by_topic={t: window_mean(v, TOPIC_WINDOW) for t, v in topic_scores.items()},
+        by_dimension={d: window_mean(v, DIMENSION_WINDOW) for d, v in dim_scores.items()},
+        history=history,
+        topic_counts={t: len(v) for t, v in topic_scores.items()},
+        dimension_counts={d: len(v) for d, v in dim_scores.items()},
+        unpracticed_topics=[t for t in TOPICS if t not in topic_scores],
+    )

@@ -9,11 +9,11 @@ than this code knows is refused with :class:`~coach.errors.StoreError` rather th
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable
-from pathlib import Path
+from typing import Any
 
 from coach.errors import StoreError
+from coach.store.dialect import ddl_words
 
 SESSION_KINDS: tuple[str, ...] = ("practice", "self-assess")
 SESSION_STATUSES: tuple[str, ...] = ("active", "done", "abandoned")
@@ -31,12 +31,14 @@ DIMENSION_ID = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 # --------------------------------------------------------------------------------------------
 # Migrations: append new functions to MIGRATIONS; never edit or reorder one that has shipped.
 # They run inside the opening transaction, so each statement must be a plain ``execute``
-# (``executescript`` would commit half-way).
+# (``executescript`` would commit half-way). The same list runs on SQLite and PostgreSQL: where a
+# word differs, take it from ``ddl_words(db)`` (what SQLite gets must stay as it shipped).
 
-Migration = Callable[[sqlite3.Connection], None]
+Migration = Callable[[Any], None]  # a sqlite3.Connection or coach.store.postgres.Connection
 
 
-def _m001_initial(db: sqlite3.Connection) -> None:
+def _m001_initial(db: Any) -> None:
+    w = ddl_words(db)
     kinds = ", ".join(f"'{k}'" for k in SESSION_KINDS)
     statuses = ", ".join(f"'{s}'" for s in SESSION_STATUSES)
     roles = ", ".join(f"'{r}'" for r in ROLES)
@@ -44,19 +46,19 @@ def _m001_initial(db: sqlite3.Connection) -> None:
     db.execute(f"""
         CREATE TABLE sessions (
             id          TEXT PRIMARY KEY,
-            user        TEXT NOT NULL DEFAULT '{DEFAULT_USER}',
+            {w["user"]:<11} TEXT NOT NULL DEFAULT '{DEFAULT_USER}',
             kind        TEXT NOT NULL CHECK (kind IN ({kinds})),
             question_id TEXT NOT NULL,
             topic       TEXT NOT NULL,
             level       TEXT NOT NULL,
             status      TEXT NOT NULL DEFAULT 'active' CHECK (status IN ({statuses})),
-            started_at  REAL NOT NULL,
-            ended_at    REAL,
+            started_at  {w["real"]} NOT NULL,
+            ended_at    {w["real"]},
             score       INTEGER CHECK (score IS NULL OR score BETWEEN 0 AND 100),
             band        TEXT,
-            state       TEXT NOT NULL DEFAULT '{{}}'
+            state       TEXT NOT NULL DEFAULT '{{}}'{w["rowid"]}
         )""")
-    db.execute("CREATE INDEX sessions_by_user_started ON sessions (user, started_at)")
+    db.execute(f"CREATE INDEX sessions_by_user_started ON sessions ({w['user']}, started_at)")
     db.execute("CREATE INDEX sessions_by_status_ended ON sessions (status, ended_at)")
     db.execute(f"""
         CREATE TABLE turns (
@@ -65,28 +67,28 @@ def _m001_initial(db: sqlite3.Connection) -> None:
             role       TEXT NOT NULL CHECK (role IN ({roles})),
             kind       TEXT NOT NULL CHECK (kind IN ({turn_kinds})),
             content    TEXT NOT NULL,
-            created_at REAL NOT NULL,
+            created_at {w["real"]} NOT NULL,
             meta       TEXT NOT NULL DEFAULT '{{}}',
             PRIMARY KEY (session_id, idx)
         )""")
-    db.execute("""
+    db.execute(f"""
         CREATE TABLE grades (
-            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            id         {w["serial_pk"]},
             session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
             turn_index INTEGER,
             score      INTEGER,
             band       TEXT,
             result     TEXT NOT NULL,
-            created_at REAL NOT NULL
+            created_at {w["real"]} NOT NULL
         )""")
     db.execute("CREATE INDEX grades_by_session ON grades (session_id, id)")
-    db.execute("""
+    db.execute(f"""
         CREATE TABLE self_ratings (
             session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
             dimension  TEXT NOT NULL,
             rating     INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 4),
-            rated_at   REAL NOT NULL,
-            PRIMARY KEY (session_id, dimension)
+            rated_at   {w["real"]} NOT NULL,
+            PRIMARY KEY (session_id, dimension){w["rowid"]}
         )""")
 
 
@@ -95,56 +97,22 @@ MIGRATIONS: list[Migration] = [_m001_initial]
 
 
 
-def connect(path: Path, *, reader: bool = False) -> sqlite3.Connection:
-    """A connection to the session database in WAL mode.
-
-    WAL lets readers go on while another connection or process writes; a ``reader`` connection
-    is query-only and serves every SELECT, so no read ever waits behind a write transaction.
-    """
-    try:
-        conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
-    except sqlite3.Error as exc:
-        raise StoreError(f"{path}: cannot open the session database: {exc}") from None
-    try:
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA foreign_keys = ON")
-        if reader:
-            conn.execute("PRAGMA query_only = ON")
-        else:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
-    except sqlite3.Error as exc:
-        conn.close()
-        raise StoreError(f"{path}: not a usable session database ({exc}); "
-                         "move it aside or set store.path to another file") from None
-    return conn
-
-
-def is_current(db: sqlite3.Connection) -> bool:
-    """True when every migration is already applied: opening then needs no write lock."""
-    try:
-        newest = db.execute("SELECT MAX(number) FROM migrations").fetchone()[0]
-    except sqlite3.OperationalError:  # a new file: no migrations table yet
-        return False
-    return newest == len(MIGRATIONS)
-
-
-def migrate(db: sqlite3.Connection, path: Path, now: float) -> None:
-    """Apply the pending migrations inside the caller's write transaction."""
+def migrate(db: Any, where: str, now: float) -> None:
+    """Apply the pending migrations inside the caller's write transaction (``where`` names the database)."""
     known = len(MIGRATIONS)
-    db.execute("""
+    db.execute(f"""
         CREATE TABLE IF NOT EXISTS migrations (
             number     INTEGER PRIMARY KEY,
             name       TEXT NOT NULL,
-            applied_at REAL NOT NULL
+            applied_at {ddl_words(db)["real"]} NOT NULL
         )""")
     applied = {row[0] for row in db.execute("SELECT number FROM migrations")}
     newest = max(applied, default=0)
     if newest > known:
         raise StoreError(
-            f"{path}: the session database is at schema version {newest} but this coach "
+            f"{where}: the session database is at schema version {newest} but this coach "
             f"knows only up to {known}; upgrade the coach (pip install -U ai-interview-coach) "
-            "or set store.path to another file"
+            "or point store.path / store.url at another database"
         )
     for number, migration in enumerate(MIGRATIONS, start=1):
         if number in applied:

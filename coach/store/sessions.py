@@ -1,11 +1,14 @@
-"""SQLite persistence for practice sessions, their turns, grades and self-ratings.
+"""The session store: practice sessions, their turns, grades and self-ratings.
 
-One file (``settings.store_path``), opened in WAL mode with foreign keys on. Every write is its
-own short committed transaction, so a crash loses nothing that was already said. Writes share
-one connection (a lock serialises it across the Gradio app's threads) and take SQLite's write
-lock up front (``BEGIN IMMEDIATE``), so two processes on one file stay consistent. Reads use a
-second, query-only connection with its own lock: in WAL mode a reader never waits for a writer,
-in this process or another, and opening a store whose schema is current takes no write lock.
+One SQLite file (``settings.store_path``, the default) or one PostgreSQL database
+(``store.url``), with the same queries, rows and migrations; what differs lives in
+:mod:`coach.store.dialect` and :mod:`coach.store.postgres`. Every write is its own short
+committed transaction, so a crash loses nothing that was already said. Writes share one
+connection (a lock serialises it across the Gradio app's threads) and lock up front: SQLite's
+write lock (``BEGIN IMMEDIATE``), or on PostgreSQL the session's row (``SELECT ... FOR UPDATE``),
+so two processes on one database stay consistent. Reads use a second connection with its own
+lock and never wait for a writer (WAL readers; PostgreSQL snapshots); opening a store whose
+schema is current takes no write lock.
 
 The schema and its migrations live in :mod:`coach.store.schema`; row types and value checks in
 :mod:`coach.store.rows`.
@@ -16,7 +19,6 @@ JSON values (engine state, turn meta, grader results) are stored as TEXT via ``j
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 import uuid
@@ -26,14 +28,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from coach.errors import QueryError, SessionError, StoreError
-from coach.settings import TOPICS
+from coach.store.dialect import SQLite
 from coach.store.rows import (
-    Mastery, SessionRow, TurnRow, _dimension_score, _dumps, _grade_values, _mapping, _no_session, _one_of,
-    _score, _session_row, _text, _turn_row,
+    Mastery, SessionRow, TurnRow, _dumps, _grade_values, _mapping, _no_session, _one_of, _score, _session_row,
+    _text, _turn_row, mastery_from_rows,
 )
+from coach.store import schema
 from coach.store.schema import (
     DIMENSION_ID, DEFAULT_USER, DIMENSION_WINDOW, RATING_LEVELS, ROLES, SESSION_KINDS, TOPIC_WINDOW, TURN_KINDS,
-    connect, is_current, migrate,
+    migrate,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,33 +47,53 @@ __all__ = ["DIMENSION_WINDOW", "Mastery", "SessionRow", "Store", "TOPIC_WINDOW",
 # The store
 
 
-class Store:
-    """Sessions, turns, grades and self-ratings in one SQLite file; safe to share across threads."""
+def open_dialect(target: Path | str) -> Any:
+    """The dialect for a ``postgresql://`` URL (psycopg imported only then), else the SQLite file ``target``."""
+    if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
+        from coach.store.postgres import PostgreSQL
 
-    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
-        self.path = Path(path)
+        return PostgreSQL(target)
+    return SQLite(Path(target))
+
+
+class Store:
+    """Sessions, turns, grades and self-ratings in SQLite or PostgreSQL; safe to share across threads.
+
+    ``target`` is the SQLite file, or a ``postgresql://user:password@host:port/db`` URL.
+    """
+
+    def __init__(self, target: Path | str, *, clock: Callable[[], float] = time.time) -> None:
+        self._dialect = open_dialect(target)
+        self.path: Path | None = self._dialect.path  # the SQLite file; None on PostgreSQL
+        self.where: str = self._dialect.label        # the file, or the URL without its password
+        self._errors = self._dialect.errors
         self._clock = clock
         self._lock = threading.RLock()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"{self.path.parent}: cannot create the folder for the session database: "
-                             f"{exc.strerror or exc}") from None
-        self._conn: sqlite3.Connection | None = connect(self.path)
-        self._reader: sqlite3.Connection | None = None
         self._read_lock = threading.Lock()
+        self._conn: Any = None
+        self._reader: Any = None
         try:
-            self._reader = connect(self.path, reader=True)
-            if not is_current(self._reader):
+            self._conn = self._dialect.connect()
+            self._reader = self._dialect.connect(reader=True)
+            if not self._dialect.is_current(self._reader, len(schema.MIGRATIONS)):
                 with self._write("migrating the schema") as db:
-                    migrate(db, self.path, self._clock())
+                    self._dialect.lock_schema(db)
+                    migrate(db, self.where, self._clock())
+        except self._errors as exc:
+            self.close()
+            raise self._fail("opening the session database", exc) from None
         except BaseException:
             self.close()
             raise
 
     @classmethod
     def from_settings(cls, settings: "Settings") -> "Store":
-        return cls(settings.store_path)
+        return cls(settings.store.url or settings.store_path)
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._dialect.name
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -88,66 +111,83 @@ class Store:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Store({str(self.path)!r})"
+        return f"Store({self.where!r})"
 
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise StoreError(f"{self.path}: the session store is closed")
-        return self._conn
+    def _usable(self, conn: Any, *, reader: bool) -> Any:
+        """``conn``, or a new connection when the server dropped it (a PostgreSQL restart)."""
+        if conn is None:
+            raise StoreError(f"{self.where}: the session store is closed")
+        if self._dialect.usable(conn):
+            return conn
+        conn.close()
+        fresh = self._dialect.connect(reader=reader)
+        if reader:
+            self._reader = fresh
+        else:
+            self._conn = fresh
+        return fresh
 
-    def _fail(self, what: str, exc: sqlite3.Error) -> StoreError:
-        hint = ""
-        if "locked" in str(exc) or "busy" in str(exc):
-            hint = "; another coach process is holding the database, try again"
-        return StoreError(f"{self.path}: {what} failed: {exc}{hint}")
+    def _begin(self, conn: Any, begin: str, what: str, *, reader: bool) -> Any:
+        """``conn`` in a new transaction; a connection the server dropped since its last use (a
+        PostgreSQL restart) is replaced once, as nothing has been sent in this transaction yet."""
+        db = self._usable(conn, reader=reader)
+        for attempt in (1, 2):
+            try:
+                db.execute(begin)
+                return db
+            except self._errors as exc:
+                if attempt == 2 or self._dialect.usable(db):
+                    raise self._fail(what, exc) from None
+                db = self._usable(db, reader=reader)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _fail(self, what: str, exc: BaseException) -> StoreError:
+        return StoreError(f"{self.where}: {what} failed: {self._dialect.describe(exc)}{self._dialect.hint(exc)}")
 
     @contextmanager
-    def _write(self, what: str) -> Iterator[sqlite3.Connection]:
-        """One committed transaction holding SQLite's write lock from the start."""
+    def _write(self, what: str) -> Iterator[Any]:
+        """One committed transaction holding the write lock (SQLite) from the start."""
         with self._lock:
-            db = self._db()
-            try:
-                db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise self._fail(what, exc) from None
+            db = self._begin(self._conn, self._dialect.begin_write, what, reader=False)
             try:
                 yield db
             except BaseException as exc:
                 try:
                     db.execute("ROLLBACK")
-                except sqlite3.Error:
+                except self._errors:
                     pass
-                if isinstance(exc, sqlite3.Error):
+                if isinstance(exc, self._errors):
                     raise self._fail(what, exc) from exc
                 raise
             try:
                 db.execute("COMMIT")
-            except sqlite3.Error as exc:
+            except self._errors as exc:
                 try:
                     db.execute("ROLLBACK")
-                except sqlite3.Error:
+                except self._errors:
                     pass
                 raise self._fail(what, exc) from None
 
     @contextmanager
-    def _read(self, what: str) -> Iterator[sqlite3.Connection]:
+    def _read(self, what: str) -> Iterator[Any]:
         """A consistent snapshot for several SELECTs, on the reader connection (never behind a write)."""
         with self._read_lock:
-            db = self._reader
-            if db is None:
-                raise StoreError(f"{self.path}: the session store is closed")
+            db = self._begin(self._reader, self._dialect.begin_read, what, reader=True)
             try:
-                db.execute("BEGIN")
                 yield db
-            except sqlite3.Error as exc:
+            except self._errors as exc:
                 raise self._fail(what, exc) from exc
             finally:
                 if db.in_transaction:
-                    db.execute("COMMIT")
+                    try:
+                        db.execute("COMMIT")
+                    except self._errors:
+                        pass
 
-    @staticmethod
-    def _require(db: sqlite3.Connection, session_id: str) -> sqlite3.Row:
-        row = db.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    def _require(self, db: Any, session_id: str, *, lock: bool = False) -> Any:
+        """The session's row; ``lock`` (in a write) also locks it until COMMIT on PostgreSQL."""
+        sql = "SELECT * FROM sessions WHERE id = ?" + (self._dialect.for_update if lock else "")
+        row = db.execute(sql, (session_id,)).fetchone()
         if row is None:
             raise _no_session(session_id)
         return row
@@ -163,7 +203,7 @@ class Store:
         session_id = uuid.uuid4().hex
         with self._write("creating a session") as db:
             db.execute(
-                "INSERT INTO sessions (id, user, kind, question_id, topic, level, status, started_at, state)"
+                'INSERT INTO sessions (id, "user", kind, question_id, topic, level, status, started_at, state)'
                 " VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?)",
                 (session_id, user, kind, question_id, topic, level, self._clock(), state_json),
             )
@@ -193,7 +233,7 @@ class Store:
         if isinstance(state, dict):
             state_json = _dumps(state, f"state of session {session_id}")
         with self._write("saving a turn") as db:
-            row = self._require(db, session_id)
+            row = self._require(db, session_id, lock=True)
             index = db.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM turns WHERE session_id = ?",
                                (session_id,)).fetchone()[0]
             created_at = self._clock()
@@ -217,7 +257,7 @@ class Store:
         """Keep this grade (every one is kept); the latest saved is the session's current grade."""
         graded = _grade_values(session_id, result)
         with self._write("saving a grade") as db:
-            self._require(db, session_id)
+            self._require(db, session_id, lock=True)
             turn_index = db.execute("SELECT MAX(idx) FROM turns WHERE session_id = ?", (session_id,)).fetchone()[0]
             db.execute(
                 "INSERT INTO grades (session_id, turn_index, score, band, result, created_at)"
@@ -240,7 +280,7 @@ class Store:
                 raise QueryError(f"self-ratings: dimension {dimension!r}: rating {rating!r} must be an integer "
                                  f"from 1 to 4 ({', '.join(f'{i} {n}' for i, n in enumerate(RATING_LEVELS, 1))})")
         with self._write("saving self-ratings") as db:
-            self._require(db, session_id)
+            self._require(db, session_id, lock=True)
             now = self._clock()
             db.executemany(
                 "INSERT INTO self_ratings (session_id, dimension, rating, rated_at) VALUES (?, ?, ?, ?)"
@@ -256,7 +296,7 @@ class Store:
         if status not in ("done", "abandoned"):
             raise StoreError(f"finish status {status!r} is not one of: done, abandoned")
         with self._write("finishing a session") as db:
-            row = self._require(db, session_id)
+            row = self._require(db, session_id, lock=True)
             if row["status"] != "active":
                 raise SessionError(f"session {session_id} is already {row['status']}; start a new one")
             db.execute("UPDATE sessions SET status = ?, ended_at = ?, score = ?, band = ? WHERE id = ?",
@@ -292,7 +332,7 @@ class Store:
                   what: str) -> list[SessionRow]:
         clauses = [where] if where else []
         if user is not None:
-            clauses.append("user = ?")
+            clauses.append('"user" = ?')
             params = (*params, user)
         sql = "SELECT * FROM sessions"
         if clauses:
@@ -322,7 +362,7 @@ class Store:
         sql = "SELECT question_id FROM sessions"
         params: tuple[Any, ...] = ()
         if user is not None:
-            sql += " WHERE user = ?"
+            sql += ' WHERE "user" = ?'
             params = (user,)
         sql += " ORDER BY started_at DESC, rowid DESC LIMIT ?"
         with self._read("reading recent questions") as db:
@@ -335,42 +375,10 @@ class Store:
                " AS grade FROM sessions s WHERE s.status = 'done'")
         params: tuple[Any, ...] = ()
         if user is not None:
-            sql += " AND s.user = ?"
+            sql += ' AND s."user" = ?'
             params = (user,)
         sql += " ORDER BY s.ended_at, s.rowid"
         with self._read("computing mastery") as db:
             rows = db.execute(sql, params).fetchall()
 
-        history: list[dict[str, Any]] = []
-        topic_scores: dict[str, list[int]] = {}
-        dim_scores: dict[str, list[float]] = {}
-        for row in rows:
-            grade = json.loads(row["grade"]) if row["grade"] is not None else None
-            dims: dict[str, int | float] = {}
-            raw_dims = (grade or {}).get("dimensions") or {}
-            if isinstance(raw_dims, dict):
-                for dim, value in raw_dims.items():
-                    got = _dimension_score(value)
-                    if got is not None:
-                        dims[dim] = got
-            history.append({
-                "session_id": row["id"], "ended_at": row["ended_at"], "topic": row["topic"],
-                "question_id": row["question_id"], "kind": row["kind"], "score": row["score"],
-                "band": row["band"], "dimensions": dims,
-            })
-            topic_scores.setdefault(row["topic"], []).append(row["score"])
-            for dim, got in dims.items():
-                dim_scores.setdefault(dim, []).append(got)
-
-        def window_mean(values: list[float], n: int) -> float:
-            latest = values[-n:]
-            return sum(latest) / len(latest)
-
-        return Mastery(
-            by_topic={t: window_mean(v, TOPIC_WINDOW) for t, v in topic_scores.items()},
-            by_dimension={d: window_mean(v, DIMENSION_WINDOW) for d, v in dim_scores.items()},
-            history=history,
-            topic_counts={t: len(v) for t, v in topic_scores.items()},
-            dimension_counts={d: len(v) for d, v in dim_scores.items()},
-            unpracticed_topics=[t for t in TOPICS if t not in topic_scores],
-        )
+        return mastery_from_rows(rows)

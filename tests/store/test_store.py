@@ -1,8 +1,7 @@
-"""coach.store against a real SQLite file in tmp_path: migrations, lifecycle, crash safety, threads, mastery."""
+"""coach.store on a SQLite file and on a real PostgreSQL database: migrations, lifecycle, crash safety, threads, mastery."""
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -14,6 +13,7 @@ import pytest
 from coach.store import schema as store_module
 from coach.errors import CoachError, QueryError, SessionError, StoreError
 from coach.store.sessions import Mastery, SessionRow, Store, TurnRow
+from tests.pg_support import PASSWORD
 
 
 class Clock:
@@ -28,23 +28,9 @@ class Clock:
 
 
 @pytest.fixture
-def db_path(tmp_path) -> Path:
-    return tmp_path / "nested" / "folder" / "coach.sqlite3"
-
-
-@pytest.fixture
-def store(db_path):
-    with Store(db_path, clock=Clock()) as s:
+def store(target):
+    with Store(target, clock=Clock()) as s:
         yield s
-
-
-def raw(path: Path, sql: str, params: tuple = ()) -> list[tuple]:
-    """Read the file with a separate plain connection, as another process would."""
-    conn = sqlite3.connect(str(path))
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def grade(score: int, band: str, dims: dict[str, int]) -> dict:
@@ -58,21 +44,26 @@ def grade(score: int, band: str, dims: dict[str, int]) -> dict:
 # -- migrations -------------------------------------------------------------------------------
 
 
-def test_open_creates_folders_applies_migrations_once_and_records_them(db_path):
-    assert not db_path.parent.exists()
-    with Store(db_path) as s:
-        assert db_path.is_file()
-        assert s._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert s._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    rows = raw(db_path, "SELECT number, name, applied_at FROM migrations ORDER BY number")
+def test_open_creates_folders_applies_migrations_once_and_records_them(backend, target):
+    if backend.name == "sqlite":
+        assert not target.parent.exists()
+    with Store(target) as s:
+        assert s.dialect == backend.name
+        if backend.name == "sqlite":
+            assert target.is_file()
+            assert s._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert s._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        else:  # named by server and database, never by the password
+            assert s.path is None
+            assert s.where == target.replace(f":{PASSWORD}@", "@") and PASSWORD not in repr(s)
+    rows = backend.raw("SELECT number, name, applied_at FROM migrations ORDER BY number")
     assert [(n, name) for n, name, _ in rows] == [(i, f.__name__.lstrip("_"))
                                                  for i, f in enumerate(store_module.MIGRATIONS, 1)]
     assert all(isinstance(at, float) and at > 0 for _, _, at in rows)
-    tables = {r[0] for r in raw(db_path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"migrations", "sessions", "turns", "grades", "self_ratings"} <= tables
+    assert {"migrations", "sessions", "turns", "grades", "self_ratings"} <= backend.tables()
 
 
-def test_reopening_does_not_reapply_and_new_migrations_apply_once(db_path, monkeypatch):
+def test_reopening_does_not_reapply_and_new_migrations_apply_once(backend, target, monkeypatch):
     calls: list[int] = []
 
     def counted(number, fn):
@@ -87,24 +78,24 @@ def test_reopening_does_not_reapply_and_new_migrations_apply_once(db_path, monke
 
     first = [counted(1, store_module._m001_initial)]
     monkeypatch.setattr(store_module, "MIGRATIONS", first)
-    Store(db_path).close()
-    applied_at = raw(db_path, "SELECT applied_at FROM migrations WHERE number = 1")
-    Store(db_path).close()
+    Store(target).close()
+    applied_at = backend.raw("SELECT applied_at FROM migrations WHERE number = 1")
+    Store(target).close()
     assert calls == [1]
-    assert raw(db_path, "SELECT applied_at FROM migrations WHERE number = 1") == applied_at
+    assert backend.raw("SELECT applied_at FROM migrations WHERE number = 1") == applied_at
 
     monkeypatch.setattr(store_module, "MIGRATIONS", first + [counted(2, m002_add_notes)])
-    with Store(db_path) as s:
+    with Store(target) as s:
         sid = s.create_session("practice", "q1", "lifecycle", "senior")
-    Store(db_path).close()
+    Store(target).close()
     assert calls == [1, 2]
-    assert [r[0] for r in raw(db_path, "SELECT number FROM migrations ORDER BY number")] == [1, 2]
-    assert raw(db_path, "SELECT name FROM migrations WHERE number = 2") == [("m002_add_notes",)]
-    assert raw(db_path, "SELECT id FROM sessions") == [(sid,)]
+    assert [r[0] for r in backend.raw("SELECT number FROM migrations ORDER BY number")] == [1, 2]
+    assert backend.raw("SELECT name FROM migrations WHERE number = 2") == [("m002_add_notes",)]
+    assert backend.raw("SELECT id FROM sessions") == [(sid,)]
 
 
-def test_a_failing_migration_rolls_back_entirely(db_path, monkeypatch):
-    Store(db_path).close()
+def test_a_failing_migration_rolls_back_entirely(backend, target, monkeypatch):
+    Store(target).close()
 
     def m002_broken(db):
         db.execute("CREATE TABLE half_done (x INTEGER)")
@@ -112,22 +103,20 @@ def test_a_failing_migration_rolls_back_entirely(db_path, monkeypatch):
 
     monkeypatch.setattr(store_module, "MIGRATIONS", [store_module._m001_initial, m002_broken])
     with pytest.raises(StoreError, match="migrating the schema"):
-        Store(db_path)
-    assert [r[0] for r in raw(db_path, "SELECT number FROM migrations")] == [1]
-    assert raw(db_path, "SELECT name FROM sqlite_master WHERE name = 'half_done'") == []
+        Store(target)
+    assert [r[0] for r in backend.raw("SELECT number FROM migrations")] == [1]
+    assert "half_done" not in backend.tables()
 
 
-def test_database_newer_than_the_code_is_refused(db_path):
-    Store(db_path).close()
+def test_database_newer_than_the_code_is_refused(backend, target):
+    with Store(target) as s:
+        where = s.where
     newer = len(store_module.MIGRATIONS) + 1
-    conn = sqlite3.connect(str(db_path))
-    with conn:
-        conn.execute("INSERT INTO migrations (number, name, applied_at) VALUES (?, 'm_future', 1.0)", (newer,))
-    conn.close()
+    backend.raw("INSERT INTO migrations (number, name, applied_at) VALUES (?, 'm_future', 1.0)", (newer,))
     with pytest.raises(StoreError) as err:
-        Store(db_path)
+        Store(target)
     message = str(err.value)
-    assert str(db_path) in message
+    assert message.startswith(f"{where}: ") and PASSWORD not in message
     assert f"schema version {newer}" in message and "upgrade" in message
     assert isinstance(err.value, CoachError)
 
@@ -148,7 +137,7 @@ def test_from_settings_uses_store_path(settings):
 # -- lifecycle ----------------------------------------------------------------------------------
 
 
-def test_full_lifecycle_reads_back_exactly(store):
+def test_full_lifecycle_reads_back_exactly(backend, store):
     state = {"phase": "pose", "probes": [], "nested": {"ünïcode": "✓", "n": 1.5}}
     sid = store.create_session("practice", "lc-fraud-01", "lifecycle", "senior", state=state)
     assert len(sid) == 32 and int(sid, 16) >= 0
@@ -188,7 +177,7 @@ def test_full_lifecycle_reads_back_exactly(store):
     assert store.active_sessions() == []
 
     # every grade is kept, each tied to the turn it followed
-    kept = raw(store.path, "SELECT turn_index, score, band FROM grades WHERE session_id = ? ORDER BY id", (sid,))
+    kept = backend.raw("SELECT turn_index, score, band FROM grades WHERE session_id = ? ORDER BY id", (sid,))
     assert kept == [(1, 40, "ok"), (3, 72, "strong")]
 
 
@@ -285,20 +274,20 @@ def test_self_ratings_accept_every_level(store):
     lambda s, i: s.save_self_ratings(i, {"framing": 2}),
     lambda s, i: s.finish(i, 10, "weak"),
 ])
-def test_unknown_session_id_raises_session_error_naming_it(store, call):
+def test_unknown_session_id_raises_session_error_naming_it(backend, store, call):
     missing = "0123456789abcdef0123456789abcdef"
     with pytest.raises(SessionError) as err:
         call(store, missing)
     assert str(err.value) == f"no session {missing}: see `coach progress` for ids"
-    assert raw(store.path, "SELECT COUNT(*) FROM turns")[0][0] == 0
+    assert backend.raw("SELECT COUNT(*) FROM turns")[0][0] == 0
 
 
 # -- durability and concurrency -----------------------------------------------------------------
 
 
-def test_every_write_is_visible_to_a_second_store_at_once(db_path):
-    first = Store(db_path)
-    second = Store(db_path)  # opened before the first is closed: nothing waits for close()
+def test_every_write_is_visible_to_a_second_store_at_once(target):
+    first = Store(target)
+    second = Store(target)  # opened before the first is closed: nothing waits for close()
     try:
         sid = first.create_session("practice", "q1", "lifecycle", "senior", state={"phase": "pose"})
         assert second.get_session(sid).state == {"phase": "pose"}
@@ -321,12 +310,12 @@ def test_every_write_is_visible_to_a_second_store_at_once(db_path):
         second.close()
 
 
-def test_a_crashed_process_loses_nothing_it_wrote(db_path):
+def test_a_crashed_process_loses_nothing_it_wrote(target):
     script = textwrap.dedent(f"""
         import os
         from pathlib import Path
         from coach.store.sessions import Store
-        s = Store(Path({str(db_path)!r}))
+        s = Store({str(target)!r})
         sid = s.create_session("practice", "q1", "lifecycle", "senior")
         s.add_turn(sid, "coach", "question", "Q?")
         s.add_turn(sid, "candidate", "answer", "A.")
@@ -338,7 +327,7 @@ def test_a_crashed_process_loses_nothing_it_wrote(db_path):
                           cwd=Path(__file__).resolve().parents[2])
     assert proc.returncode == 3, proc.stderr
     sid = proc.stdout.strip()
-    with Store(db_path) as s:
+    with Store(target) as s:
         assert [t.content for t in s.turns(sid)] == ["Q?", "A."]
         assert s.latest_grade(sid)["score"] == 33
 
@@ -378,8 +367,8 @@ def test_concurrent_add_turn_from_eight_threads_loses_nothing(store):
         assert [t.meta["i"] for t in mine] == list(range(per_thread))
 
 
-def test_concurrent_writes_through_two_stores_on_one_file(db_path):
-    stores = [Store(db_path), Store(db_path)]
+def test_concurrent_writes_through_two_stores_on_one_file(target):
+    stores = [Store(target), Store(target)]
     try:
         sid = stores[0].create_session("practice", "q1", "lifecycle", "senior")
         errors: list[BaseException] = []
@@ -513,8 +502,8 @@ def test_mastery_of_an_empty_store(store):
     assert m.unpracticed_topics == ["lifecycle", "infrastructure", "design-patterns", "monitoring", "architectures"]
 
 
-def test_closed_store_raises_store_error(db_path):
-    s = Store(db_path)
+def test_closed_store_raises_store_error(target):
+    s = Store(target)
     s.close()
     s.close()  # twice is fine
     with pytest.raises(StoreError, match="closed"):
@@ -534,19 +523,22 @@ def test_a_turn_its_state_and_its_grade_are_one_transaction(store):
     assert store.get_session(sid).state == {"answers": ["my answer"], "probed": ["p1"]}
 
 
-def test_reads_are_never_blocked_by_a_writer(db_path):
+def test_reads_are_never_blocked_by_a_writer(backend, target):
     """Another process holds the write lock for seconds: opening the store and every read stay instant,
     also while a write of this very process is waiting for that lock."""
     import time
 
-    with Store(db_path, clock=Clock()) as first:
+    with Store(target, clock=Clock()) as first:
         sid = first.create_session("practice", "q1", "lifecycle", "senior")
         first.add_turn(sid, "coach", "question", "Q?")
+    if backend.name == "sqlite":  # the file's write lock
+        begin = f"import sqlite3; db = sqlite3.connect({str(target)!r}, isolation_level=None); db.execute('BEGIN IMMEDIATE')"
+    else:  # the session rows' locks
+        begin = f"import psycopg; db = psycopg.connect({target!r}, autocommit=True); db.execute('BEGIN')"
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
-            import sqlite3, sys, time
-            db = sqlite3.connect({str(db_path)!r}, isolation_level=None)
-            db.execute("BEGIN IMMEDIATE")
+            import sys, time
+            {begin}
             db.execute("UPDATE sessions SET band = 'x'")
             print("locked", flush=True)
             time.sleep(6)
@@ -555,7 +547,7 @@ def test_reads_are_never_blocked_by_a_writer(db_path):
     try:
         assert holder.stdout.readline().strip() == "locked"
         started = time.monotonic()
-        store = Store(db_path)  # a read-only view (the Progress tab, `coach progress`) opens the store
+        store = Store(target)  # a read-only view (the Progress tab, `coach progress`) opens the store
         writer = threading.Thread(target=lambda: _try(lambda: store.add_turn(sid, "candidate", "answer", "A.")))
         writer.start()
         time.sleep(0.3)  # this process's write is now waiting for the other process's lock
