@@ -109,8 +109,19 @@ class Coach:
     def grader(self) -> "Grader":
         from coach.grading.grader import Grader
 
-        return Grader(self.bank, self.embeddings, guide=self.guide, searcher=_LazySearcher(self),
-                      max_answer_chars=self.settings.session.max_answer_chars)
+        grader = Grader(self.bank, self.embeddings, guide=self.guide, searcher=_LazySearcher(self),
+                        max_answer_chars=self.settings.session.max_answer_chars)
+        if self.settings.llm.mode in ("ollama", "openai"):  # only a capable model may draft a rubric
+            grader.drafter = lambda text, section_ids: self.rubric_drafter.draft(text, section_ids)
+        return grader
+
+    @cached_property
+    def rubric_drafter(self) -> "RubricDrafter":
+        from coach.grading.drafted_rubric import RubricDrafter
+
+        llm = self.settings.llm
+        return RubricDrafter(self.chat_model, self.prompts, self.guide, self.store,
+                             set(self.bank.rubric.dimension_ids), model_name=f"{llm.mode}:{llm.model or 'default'}")
 
     def grade(self, question: "str | Question", answer: str) -> "GradeResult":
         """Grade an answer against a bank question (object, id or free text)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -99,6 +99,8 @@ class Grader:
         self.max_answer_chars = max_answer_chars
         self._prepared: dict[str, _Prepared] = {}
         self._lock = threading.Lock()
+        # (question text, retrieved section ids) -> a model-drafted rubric, or None to compose one
+        self.drafter: Callable[[str, list[str]], Question | None] | None = None
 
     # ----------------------------------------------------------------- preparation
     @cached_property
@@ -164,6 +166,9 @@ class Grader:
         for hit in self.searcher.search(text, k=12):
             if hit.section_id not in section_ids and len(section_ids) < self.config.guide_sections:
                 section_ids.append(hit.section_id)
+        drafted = self.drafter(text, section_ids) if self.drafter is not None and section_ids else None
+        if drafted is not None:
+            return drafted
         points = compose_rubric(self.guide, section_ids)
         if not points:
             raise QueryError("no bank question matches and the guide has no section close enough to build a rubric")
@@ -186,7 +191,8 @@ class Grader:
                 raise QueryError("the question is empty")
             found, match_score = self.match_question(question.strip())
             if found is None:
-                question, source = self.rubric_from_guide(question.strip()), "guide"
+                question = self.rubric_from_guide(question.strip())
+                source = "model" if question.id.startswith("model:") else "guide"
             else:
                 question = found
         return self._grade(question, answer, source, match_score)
@@ -356,6 +362,9 @@ class Grader:
         if source == "guide":
             notes.insert(0, "No bank question was close enough; this rubric was built from the guide sections cited "
                             "(their authored key points).")
+        elif source == "model":
+            notes.insert(0, "No bank question was close enough; this rubric was drafted by the configured model from "
+                            "the guide sections cited, checked against the bank's schema, and kept for this question.")
         elif match_score < 1.0:
             notes.insert(0, f"Graded against the bank question {question.id}: {question.prompt}")
         return {

@@ -20,6 +20,10 @@ def grade_text(result: "GradeResult") -> str:
         lines.append(f"Question: {result.matched_question}")
         lines.append(f"(no bank question matched closely enough, best {result.match_score:.2f}; rubric built from "
                      f"the guide: {result.question_id.removeprefix('guide:').replace('+', ', ')})")
+    elif result.rubric_source == "model":
+        lines.append(f"Question: {result.matched_question}")
+        lines.append(f"(no bank question matched closely enough, best {result.match_score:.2f}; rubric drafted by the "
+                     "configured model and validated; shown below)")
     elif result.match_score < 1.0:
         lines.append(f"Matched bank question {result.question_id} (similarity {result.match_score:.2f}):")
         lines.append(f"  {result.matched_question}")

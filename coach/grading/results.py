@@ -58,7 +58,7 @@ class GradeResult:
     question_id: str
     matched_question: str
     match_score: float
-    rubric_source: str  # "bank" or "guide"
+    rubric_source: str  # "bank", "guide" (composed from key points) or "model" (drafted by a capable backend)
     score: int
     band: str
     dimensions: dict[str, dict[str, Any]]

@@ -232,8 +232,8 @@ class PracticeEngine:
         critique = build_critique(question, grade, self.guide, self.bank)
         critique.twist = grade_twist(self.grader, self.guide, question, row.state)
         critique.diagram = row.state.get("diagram", "")
-        if row.status == "active":
-            self.store.finish(session_id, grade.score, grade.band)
+        # The session closes in the transaction that stores the critique (a crash before leaves it resumable).
+        closing = (grade.score, grade.band) if row.status == "active" else None
         card = critique.markdown()
         reply = CoachReply(kind="critique", chunks=iter(()), critique=critique, done=True, grade=grade)
 
@@ -252,7 +252,7 @@ class PracticeEngine:
             yield from intro
             reply.used_fallback.append(phraser.last_fallback)
 
-        reply.chunks = self._recorded(session_id, "critique", chunks())
+        reply.chunks = self._recorded(session_id, "critique", chunks(), finish=closing)
         return reply
 
     # ------------------------------------------------------------------ turns
@@ -322,7 +322,8 @@ class PracticeEngine:
         return [f for s, f in scored[:limit] if s >= 0.35]
 
     def _recorded(self, session_id: str, kind: str, chunks: Iterator[str], meta: dict[str, Any] | None = None,
-                  state: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Iterator[str]:
+                  state: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+                  finish: tuple[int, str] | None = None) -> Iterator[str]:
         """Pass chunks through and store the whole coach turn once the stream ends (or is dropped)."""
         parts: list[str] = []
         try:
@@ -331,7 +332,7 @@ class PracticeEngine:
                 yield chunk
         finally:
             if parts:
-                self.store.add_turn(session_id, "coach", kind, "".join(parts), meta=meta, state=state)
+                self.store.add_turn(session_id, "coach", kind, "".join(parts), meta=meta, state=state, finish=finish)
 
 
 def _excerpt(text: str, n: int = 300) -> str:

@@ -92,7 +92,21 @@ def _m001_initial(db: Any) -> None:
         )""")
 
 
-MIGRATIONS: list[Migration] = [_m001_initial]
+def _m002_drafted_rubrics(db: Any) -> None:
+    """Rubrics a capable model drafted for questions no bank question matches, kept so a question
+    is graded against the same rubric every time (key: the model and the normalised question)."""
+    w = ddl_words(db)
+    db.execute(f"""
+        CREATE TABLE drafted_rubrics (
+            key        TEXT PRIMARY KEY,
+            question   TEXT NOT NULL,
+            model      TEXT NOT NULL,
+            rubric     TEXT NOT NULL,
+            created_at {w["real"]} NOT NULL
+        )""")
+
+
+MIGRATIONS: list[Migration] = [_m001_initial, _m002_drafted_rubrics]
 
 
 

@@ -11,9 +11,7 @@ lock and never wait for a writer (WAL readers; PostgreSQL snapshots); opening a 
 schema is current takes no write lock.
 
 The schema and its migrations live in :mod:`coach.store.schema`; row types and value checks in
-:mod:`coach.store.rows`.
-
-JSON values (engine state, turn meta, grader results) are stored as TEXT via ``json.dumps``.
+:mod:`coach.store.rows`. JSON values (engine state, turn meta, grader results) are stored as TEXT via ``json.dumps``.
 """
 
 from __future__ import annotations
@@ -218,11 +216,12 @@ class Store:
     def add_turn(self, session_id: str, role: str, kind: str, content: str,
                  meta: dict[str, Any] | None = None, *,
                  state: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-                 grade: dict[str, Any] | None = None) -> TurnRow:
+                 grade: dict[str, Any] | None = None, finish: tuple[int, str] | None = None) -> TurnRow:
         """Store a turn, and with it (same transaction) the session state and grade it justifies.
 
         ``state`` is the new state, or a function from the stored state to the new one (applied
-        under the write lock); ``grade`` is a grader result recorded against this turn.
+        under the write lock); ``grade`` is a grader result recorded against this turn; ``finish``
+        (score, band) closes the session with this turn, so a session is never done without it.
         """
         _one_of(role, ROLES, "turn role")
         _one_of(kind, TURN_KINDS, "turn kind")
@@ -250,6 +249,8 @@ class Store:
             if graded is not None:
                 db.execute("INSERT INTO grades (session_id, turn_index, score, band, result, created_at)"
                            " VALUES (?, ?, ?, ?, ?, ?)", (session_id, index, *graded, created_at))
+            if finish is not None:
+                self._close(db, row, session_id, *finish)
         return TurnRow(session_id=session_id, index=index, role=role, kind=kind, content=content,
                        created_at=created_at, meta=json.loads(meta_json))
 
@@ -291,16 +292,30 @@ class Store:
 
     def finish(self, session_id: str, score: int, band: str, status: str = "done") -> None:
         """Close an active session with its final score; a session can be finished only once."""
-        _score(score, f"final score for session {session_id}")
-        _text(band, "band")
         if status not in ("done", "abandoned"):
             raise StoreError(f"finish status {status!r} is not one of: done, abandoned")
         with self._write("finishing a session") as db:
-            row = self._require(db, session_id, lock=True)
-            if row["status"] != "active":
-                raise SessionError(f"session {session_id} is already {row['status']}; start a new one")
-            db.execute("UPDATE sessions SET status = ?, ended_at = ?, score = ?, band = ? WHERE id = ?",
-                       (status, self._clock(), score, band, session_id))
+            self._close(db, self._require(db, session_id, lock=True), session_id, score, band, status)
+
+    def _close(self, db: Any, row: Any, session_id: str, score: int, band: str, status: str = "done") -> None:
+        _score(score, f"final score for session {session_id}")
+        _text(band, "band")
+        if row["status"] != "active":
+            raise SessionError(f"session {session_id} is already {row['status']}; start a new one")
+        db.execute("UPDATE sessions SET status = ?, ended_at = ?, score = ?, band = ? WHERE id = ?",
+                   (status, self._clock(), score, band, session_id))
+
+    def save_rubric(self, key: str, question: str, model: str, points: list[dict[str, Any]]) -> None:
+        """Keep a model-drafted rubric (validated by the caller); the first one kept for a key stays."""
+        rubric = _dumps(points, f"drafted rubric for {key}")
+        with self._write("saving a drafted rubric") as db:
+            db.execute("INSERT INTO drafted_rubrics (key, question, model, rubric, created_at) VALUES (?, ?, ?, ?, ?)"
+                       " ON CONFLICT (key) DO NOTHING", (key, question, model, rubric, self._clock()))
+
+    def cached_rubric(self, key: str) -> list[dict[str, Any]] | None:
+        with self._read("reading a drafted rubric") as db:
+            row = db.execute("SELECT rubric FROM drafted_rubrics WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
 
     # -- reads --------------------------------------------------------------------------------
 

@@ -95,6 +95,7 @@ def test_reopening_does_not_reapply_and_new_migrations_apply_once(backend, targe
 
 
 def test_a_failing_migration_rolls_back_entirely(backend, target, monkeypatch):
+    monkeypatch.setattr(store_module, "MIGRATIONS", [store_module._m001_initial])
     Store(target).close()
 
     def m002_broken(db):
@@ -568,3 +569,24 @@ def _try(call) -> None:
         call()
     except CoachError:
         pass
+
+
+def test_drafted_rubrics_are_kept_once_per_key(backend, target):
+    points = [{"id": "p1", "text": "Frames the goal.", "dimension": "framing", "weight": 3, "cues": ["goal"],
+               "sections": ["lc-problem-framing"], "probe": "What is the goal?"}]
+    with Store(target) as s:
+        assert s.cached_rubric("k1") is None
+        s.save_rubric("k1", "How would you set it up?", "openai:scripted", points)
+        s.save_rubric("k1", "How would you set it up?", "openai:scripted", [])  # the first one stays
+        assert s.cached_rubric("k1") == points and s.cached_rubric("k2") is None
+
+
+def test_a_session_closes_with_its_critique_turn(backend, target):
+    with Store(target) as s:
+        sid = s.create_session("practice", "q1", "lifecycle", "senior")
+        s.add_turn(sid, "coach", "critique", "### Critique", finish=(55, "ok"))
+        row = s.get_session(sid)
+        assert (row.status, row.score, row.band) == ("done", 55, "ok")
+        with pytest.raises(SessionError, match="already done"):
+            s.add_turn(sid, "coach", "critique", "again", finish=(60, "ok"))
+        assert [t.content for t in s.turns(sid)] == ["### Critique"], "the refused turn was rolled back"
