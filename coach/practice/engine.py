@@ -41,6 +41,15 @@ DONE_WORDS = {"done", "i'm done", "im done", "i am done", "finish", "finished", 
               "thats all", "critique", "grade me"}
 _QUESTION_START = re.compile(
     r"^(what|how|is|are|do|does|can|could|should|would|will|which|who|where|when|may|am i|any)\b", re.I)
+# What a clarifying question asks about, and the unit of the context sentence that answers it.
+_ASKED_UNITS = [
+    (set(stems("latency respond response millisecond deadline sla timeout")),
+     re.compile(r"\d\s*(ms|milliseconds?|seconds?|s)\b|\bp9\d", re.I)),
+    (set(stems("traffic volume qps rps throughput scale load requests peak how many users")),
+     re.compile(r"\d\s*[KMB]?\s*(/s|/day|per (second|day|month)|a (day|month|second))|\bQPS\b", re.I)),
+    (set(stems("label labels feedback arrive arrival delay lag ground truth")),
+     re.compile(r"\d+\s*(-\s*\d+\s*)?(hours?|days?|weeks?|months?)\b", re.I)),
+]
 NOT_SPECIFIED = "That isn't specified; make a reasonable assumption, say it out loud, and carry on."
 
 
@@ -307,19 +316,28 @@ class PracticeEngine:
         return reply
 
     def context_facts(self, question: "Question", asked: str, limit: int = 2) -> list[str]:
-        """The context sentences that answer a clarifying question (empty when none is close)."""
+        """The context sentences that answer a clarifying question (empty when none is close).
+
+        Similarity plus shared words, plus the unit the question asks about: a question about
+        latency wants the sentence with milliseconds, one about scale the sentence with a rate,
+        which the small embedding model often ranks below a sentence that merely shares a noun.
+        Only facts close to the best one are given, so an answer is not padded with unrelated ones.
+        """
         facts = sentences(question.context)
         if not facts:
             return []
         vecs = self.embeddings.encode(facts + [asked])
         sims = vecs[:-1] @ vecs[-1]
         asked_stems = set(stems(asked))
+        wanted = [unit for words_, unit in _ASKED_UNITS if asked_stems & words_]
         scored = []
         for fact, sim in zip(facts, sims):
             overlap = len(asked_stems & set(stems(fact))) / max(1, len(asked_stems))
-            scored.append((float(sim) + 0.3 * overlap, fact))
+            unit = 0.3 if any(u.search(fact) for u in wanted) else 0.0
+            scored.append((float(sim) + 0.3 * overlap + unit, fact))
         scored.sort(key=lambda t: -t[0])
-        return [f for s, f in scored[:limit] if s >= 0.35]
+        best = scored[0][0]
+        return [f for s, f in scored[:limit] if s >= 0.35 and s >= best - 0.12]
 
     def _recorded(self, session_id: str, kind: str, chunks: Iterator[str], meta: dict[str, Any] | None = None,
                   state: Callable[[dict[str, Any]], dict[str, Any]] | None = None,

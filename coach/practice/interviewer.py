@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from coach.practice.whiteboard import DIAGRAM_SENTENCE
 from coach.settings import STAGES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -90,6 +91,8 @@ def acknowledgement(kind: str, said: str | None, earlier: bool = False) -> str:
     """
     if not said or not said.strip():
         return MOVE_ON if kind == "gap" else ""
+    if said.startswith(DIAGRAM_SENTENCE):  # a whiteboard arrow, in our words: say where it came from
+        return 'Your diagram shows "{q}".'.format(q=quote(said.removeprefix(DIAGRAM_SENTENCE)))
     if earlier:
         return 'Earlier you said "{q}".'.format(q=quote(said))
     form = {"challenge": 'You said "{q}".', "depth": 'You mentioned "{q}".'}.get(kind, 'Noted: "{q}".')

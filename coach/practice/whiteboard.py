@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from coach.errors import QueryError
 
 MAX_EDGES = 60
+DIAGRAM_SENTENCE = "In my design "  # how every sentence read from a diagram starts
 _HEADER = re.compile(r"^\s*(flowchart|graph)\b(\s+(TB|TD|BT|RL|LR))?\s*;?\s*$", re.I)
 _SKIP = re.compile(r"^\s*(%%|subgraph\b|end\s*$|style\b|classDef\b|class\b|linkStyle\b|click\b|direction\b)", re.I)
 # A node: id, optionally with a label in one of Mermaid's shapes: A[x] A(x) A((x)) A{x} A[(x)] A>x] A[/x/]
@@ -39,8 +40,8 @@ class Edge:
     def sentence(self) -> str:
         a, b = _article(self.source), _article(self.target)
         if self.label:
-            return f"In my design {a} sends {self.label} to {b}."
-        return f"In my design {a} feeds {b}."
+            return f"{DIAGRAM_SENTENCE}{a} sends {self.label} to {b}."
+        return f"{DIAGRAM_SENTENCE}{a} feeds {b}."
 
 
 @dataclass(frozen=True)

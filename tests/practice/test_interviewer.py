@@ -100,6 +100,8 @@ def test_a_short_empty_reply_gets_a_neutral_turn_not_a_quote(fraud):
     move, _, _ = move_after(fraud, new_state(T0), "Not sure.")
     assert move.kind == "gap" and move.ack == MOVE_ON
     assert acknowledgement("twist", None) == "" and acknowledgement("depth", "x", earlier=True).startswith("Earlier")
+    assert acknowledgement("gap", "In my design the stream feeds the feature store.") == \
+        'Your diagram shows "the stream feeds the feature store".'
 
 
 def run(question, replies, max_follow_ups=8, said_first=None, clock_step=60.0):

@@ -118,6 +118,16 @@ def test_full_session_follows_the_interviewer_policy(coach):
         coach.engine.respond(view.session_id, "one more thing")
 
 
+def test_clarifying_questions_get_the_fact_they_ask_about(coach):
+    question = coach.bank.get("arch-q01")
+    ask = lambda text: " ".join(coach.engine.context_facts(question, text))  # noqa: E731
+    assert "100 ms" in ask("What latency budget do we have for scoring a transaction?")
+    assert "30K/s" in ask("How many transactions per second at peak?")
+    assert "30-90 days" in ask("How quickly do the labels arrive?")
+    assert "400 hand-written rules" in ask("Is there an existing rules engine?")
+    assert coach.engine.context_facts(question, "Which cloud provider do we use?") == []
+
+
 def test_follow_ups_run_out_then_wrap_up_then_critique(coach):
     coach.settings.session.max_follow_ups = 1
     view = coach.engine.start(question_id="arch-q01")
