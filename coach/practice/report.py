@@ -28,15 +28,22 @@ def session_markdown(store: "Store", bank: "QuestionBank", guide: "Guide", sessi
     if row.score is not None:
         out.append(f"- Score: **{row.score}/100** ({row.band})")
     out += ["", "## Question", "", question.prompt, "", "## Transcript", ""]
-    for turn in store.turns(session_id):
+    turns = store.turns(session_id)
+    for turn in turns:
         if turn.kind in ("question", "critique"):
             continue
-        out += [f"**{_SPEAKER.get(turn.role, turn.role)}** ({_KIND.get(turn.kind, turn.kind)}):", "", turn.content.strip(), ""]
+        kind = _KIND.get(turn.kind, turn.kind)
+        if turn.kind == "probe" and turn.meta.get("follow_up"):
+            kind += f": {turn.meta['follow_up']}"
+        out += [f"**{_SPEAKER.get(turn.role, turn.role)}** ({kind}):", "", turn.content.strip(), ""]
     grade_json = store.latest_grade(session_id)
     ratings = store.self_ratings(session_id)
+    stored = next((t.content for t in reversed(turns) if t.kind == "critique"), None)
     if grade_json:
         critique = build_critique(question, GradeResult.from_json(grade_json), guide, bank)
-        out += ["## Critique", "", critique.markdown().split("\n", 1)[1].strip(), ""]
+        # The card as the candidate saw it (with the twist and their diagram), else rebuilt from the grade.
+        card = stored if stored is not None else critique.markdown()
+        out += ["## Critique", "", card.split("\n", 1)[1].strip(), ""]
         if ratings:
             out += ["## Self-ratings", "", "| Dimension | You rated |", "|---|---|"]
             out += [f"| {bank.rubric.dimension(d).name} | {v} |" for d, v in ratings.items()]
