@@ -127,6 +127,30 @@ def _export(model_dir: Path, out: Path) -> None:
     (out / "pooling.json").write_text(json.dumps(config.__dict__), encoding="utf-8")
 
 
+RUN_OVERHEAD_TOKENS = 16  # one graph run costs about as much as this many extra (padding) tokens
+
+
+def plan_batches(lengths: list[int], max_batch: int, overhead: int = RUN_OVERHEAD_TOKENS) -> list[tuple[int, int]]:
+    """Split token lengths sorted longest first into runs [start, end) of at most ``max_batch`` rows.
+
+    A run costs about ``overhead + rows * longest`` tokens: every row is padded to the longest, so
+    a grader batch of one 100-token sentence and ten 12-token clauses does twice the work it needs
+    in one run. The split is the cheapest by that cost (dynamic programming, O(n * max_batch)).
+    A row's vector does not depend on the rows or the padding next to it (onnxruntime's kernels
+    work row by row; ``tests/search/test_onnx_embeddings.py`` checks), so only the time changes.
+    """
+    n, max_batch = len(lengths), max(1, max_batch)
+    best, cut = [0] * (n + 1), [0] * (n + 1)  # cheapest cost of the first `end` rows, and where its last run starts
+    for end in range(1, n + 1):
+        best[end], cut[end] = min((best[start] + overhead + (end - start) * lengths[start], start)
+                                  for start in range(max(0, end - max_batch), end))
+    runs, end = [], n
+    while end > 0:
+        runs.append((cut[end], end))
+        end = cut[end]
+    return runs[::-1]
+
+
 class OnnxEncoder:
     """Tokenize with the model's ``tokenizer.json``, run the graph, pool and normalise (numpy)."""
 
@@ -149,11 +173,12 @@ class OnnxEncoder:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         encodings = self.tokenizer.encode_batch(list(texts))
-        order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))  # similar lengths pad little
+        order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
+        lengths = [len(encodings[i].ids) for i in order]
         out: np.ndarray | None = None
-        for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
-            width = max(len(encodings[i].ids) for i in rows)
+        for start, end in plan_batches(lengths, batch_size):
+            rows = order[start:end]
+            width = lengths[start]
             ids = np.zeros((len(rows), width), dtype=np.int64)
             mask = np.zeros_like(ids)
             types = np.zeros_like(ids)
