@@ -90,6 +90,7 @@ def test_export_is_cached_and_written_whole(tmp_path):
     assert first == export_dir_for(model_dir, MODELS_DIR)
     assert not [p for p in MODELS_DIR.iterdir() if p.name.startswith(".export-")]  # no half-written folder
     assert json.loads((first / "pooling.json").read_text())["mode"] == "mean"
+    assert (first / "model.onnx.data").stat().st_size > 50e6 > (first / "model.onnx").stat().st_size  # weights mapped, not parsed
 
 
 def test_unknown_backend_is_refused():
