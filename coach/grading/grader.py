@@ -99,7 +99,7 @@ class Grader:
         self._vocabulary = vocabulary
         self.max_answer_chars = max_answer_chars
         self._prepared: dict[str, _Prepared] = {}
-        self._sentence_vectors = VectorCache(embeddings)  # a practice answer grows turn by turn
+        self.sentence_vectors = VectorCache(embeddings)  # a practice answer grows turn by turn
         self._lock = threading.Lock()
 
     # ----------------------------------------------------------------- preparation
@@ -206,7 +206,7 @@ class Grader:
         owner, pieces = clauses(reasoned) if reasoned and cfg.clause_weight > 0 else ([], [])
         others = [s for s in all_sentences if s not in reasoned] if question.misconceptions or question.red_flags else []
         batch = reasoned + pieces + others
-        all_vecs = self._sentence_vectors.encode(batch) if batch else np.zeros((0, prep.prompt_vec.shape[0]), dtype="float32")
+        all_vecs = self.sentence_vectors.encode(batch) if batch else np.zeros((0, prep.prompt_vec.shape[0]), dtype="float32")
         vecs = all_vecs[: len(reasoned)]
         sentence_vecs = np.vstack([vecs, all_vecs[len(reasoned) + len(pieces):]])
         wrong = self._misconceptions(question, prep, reasoned + others, sentence_vecs)
