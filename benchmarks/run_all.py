@@ -148,9 +148,24 @@ def main() -> int:
 
     enc = [timed(lambda a=a: coach.embeddings.encode([s for s in sentences(a["answer"]) if is_reasoned(s)] or ["x"]), 1)[0]
            for a in answers]
-    grades = [timed(lambda a=a: grader.grade(a["question_id"], a["answer"]), 1)[0] for a in answers]
+
+    def graded(qid: str, answer: str, *, warm: str | None = None) -> float:
+        """One grade with no sentence vector kept from before (or only those of ``warm``, graded first)."""
+        grader.sentence_vectors.clear()
+        if warm is not None:
+            grader.grade(qid, warm)
+        return timed(lambda: grader.grade(qid, answer), 1)[0]
+
+    grades = [graded(a["question_id"], a["answer"]) for a in answers]
+    turns = [(a["question_id"], sentences(a["answer"])) for a in answers]
+    turns = [(qid, " ".join(said[: len(said) // 2]), " ".join(said[len(said) // 2:])) for qid, said in turns
+             if len(said) >= 2]
+    regrades = [graded(qid, f"{first}\n\n{second}", warm=first) for qid, first, second in turns]
+    full = [graded(qid, f"{first}\n\n{second}") for qid, first, second in turns]
     lines += ["== grading (labelled answers)", row("embed the answer's sentences (baseline)", enc),
-              row("grade one answer", grades, enc)]
+              row("grade one answer", grades, enc),
+              row("grade answer in two turns, from scratch", full),
+              row("...re-graded after its 2nd turn (practice)", regrades, full)]
 
     starts = timed(lambda: coach.engine.start(question_id="arch-q01"), args.repeat * 4)
     lines += ["== practice", row("first question shown (engine.start)", starts)]

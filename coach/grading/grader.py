@@ -23,6 +23,7 @@ from coach.grading.guide_rubric import compose_rubric
 from coach.grading.matching import assign_evidence, clauses, contains, cue_tuple, nearest_attempts, promote_winners
 from coach.grading.claims import first_statement, same_polarity
 from coach.grading.depth import level_of
+from coach.grading.vector_cache import VectorCache
 from coach.grading.results import (
     LISTING_FLAG, MANIPULATION_FLAG, FlagResult, GradeResult, MisconceptionResult, PointResult, clip,
 )
@@ -98,6 +99,7 @@ class Grader:
         self._vocabulary = vocabulary
         self.max_answer_chars = max_answer_chars
         self._prepared: dict[str, _Prepared] = {}
+        self.sentence_vectors = VectorCache(embeddings)  # a practice answer grows turn by turn
         self._lock = threading.Lock()
         # (question text, retrieved section ids) -> a model-drafted rubric, or None to compose one
         self.drafter: Callable[[str, list[str]], Question | None] | None = None
@@ -210,7 +212,7 @@ class Grader:
         owner, pieces = clauses(reasoned) if reasoned and cfg.clause_weight > 0 else ([], [])
         others = [s for s in all_sentences if s not in reasoned] if question.misconceptions or question.red_flags else []
         batch = reasoned + pieces + others
-        all_vecs = self.embeddings.encode(batch) if batch else np.zeros((0, prep.prompt_vec.shape[0]), dtype="float32")
+        all_vecs = self.sentence_vectors.encode(batch) if batch else np.zeros((0, prep.prompt_vec.shape[0]), dtype="float32")
         vecs = all_vecs[: len(reasoned)]
         sentence_vecs = np.vstack([vecs, all_vecs[len(reasoned) + len(pieces):]])
         wrong = self._misconceptions(question, prep, reasoned + others, sentence_vecs)

@@ -8,7 +8,9 @@ in ``gr.State``, so two people never see each other's chat.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator
 
 import gradio as gr
 
@@ -25,12 +27,36 @@ if TYPE_CHECKING:  # pragma: no cover
 TITLE = "AI / ML system design interview coach"
 
 
+@contextmanager
+def _default_concurrency(limit: int) -> Iterator[None]:
+    """``gr.Blocks()`` sets up its queue with the documented GRADIO_DEFAULT_CONCURRENCY_LIMIT.
+
+    Calling ``app.queue(default_concurrency_limit=...)`` afterwards builds the whole FastAPI app a
+    second time (~80 routes; a tenth of the app's start on two cores), so the limit is given here.
+    """
+    key = "GRADIO_DEFAULT_CONCURRENCY_LIMIT"
+    before = os.environ.get(key)
+    os.environ[key] = str(limit)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
+
+
 def build_app(coach: "Coach") -> gr.Blocks:
     """All five tabs over one Coach; the queue is configured here so tests and `serve` share it."""
     settings = coach.settings
     reports = ReportFiles()
     _ = coach.guide, coach.bank  # fail early (KnowledgeError) rather than on the first click
-    with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as app:
+    # Model calls are capped inside the phrasing layer (server.concurrency_limit), so the queue only
+    # bounds the deterministic work: grading, the critique card and template replies never wait
+    # behind another user's model call.
+    with _default_concurrency(settings.server.handler_concurrency):
+        app = gr.Blocks(title=TITLE, delete_cache=(3600, 3600))
+    with app:
         gr.Markdown(f"## {TITLE}\n"
                     f"Offline practice for ML system design interviews · chat model: `{settings.llm.mode}`")
         with gr.Tabs(elem_id="tabs") as tabs:
@@ -45,10 +71,6 @@ def build_app(coach: "Coach") -> gr.Blocks:
             with gr.Tab("Guide", id="guide", elem_id="tab-guide"):
                 build_guide_tab(coach)
         progress_tab.select(refresh, None, refresh_outputs, api_visibility="undocumented")
-    # Model calls are capped inside the phrasing layer (server.concurrency_limit), so the queue only
-    # bounds the deterministic work: grading, the critique card and template replies never wait
-    # behind another user's model call.
-    app.queue(default_concurrency_limit=settings.server.handler_concurrency)
     return app
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from coach.content.guide import load_guide
 from coach.search.embeddings import LocalEmbeddings
-from coach.search.onnx_model import PoolingConfig, ensure_export, export_dir_for
+from coach.search.onnx_model import PoolingConfig, ensure_export, export_dir_for, plan_batches
 from coach.search.model_files import packaged_model_path
 from ingest.chunking import Chunker
 from tests.conftest import MODELS_DIR, ROOT, write_config
@@ -62,6 +62,25 @@ def test_backends_rank_the_same_top5(embeddings, reference, chunk_vectors):
     assert not differ, differ[:3]
 
 
+def test_batches_split_where_padding_would_cost_more_than_a_run():
+    lengths = [120, 14, 13, 13, 12, 12, 11, 10, 9, 9, 8]
+    runs = plan_batches(lengths, max_batch=32, overhead=16)
+    assert runs[0] == (0, 1)  # the long sentence alone: padding ten clauses to 120 tokens costs ~1000
+    assert [r for run in runs for r in range(*run)] == list(range(len(lengths)))  # every row once, in order
+    even = plan_batches([10] * 70, max_batch=32)  # no padding to save: as few runs as the batch size allows
+    assert len(even) == 3 and all(end - start <= 32 for start, end in even)
+    assert plan_batches([], max_batch=32) == []
+
+
+def test_a_vector_does_not_depend_on_its_batch(embeddings, guide_chunks):
+    """Runs of other rows and widths (what plan_batches and the grader's cache rely on) give the same bits."""
+    texts = [c[:n] for c, n in zip(guide_chunks[:40], [30, 200, 60, 900, 15, 400, 120, 80] * 5)]
+    together = embeddings.encode(texts)
+    for i in (0, 1, 3, 4, 17, 39):
+        assert np.array_equal(embeddings.encode([texts[i]])[0], together[i])
+    assert np.array_equal(embeddings.encode(texts[::-1])[::-1], together)
+
+
 def test_export_is_cached_and_written_whole(tmp_path):
     model_dir = packaged_model_path()
     first = ensure_export(model_dir, MODELS_DIR)
@@ -71,6 +90,7 @@ def test_export_is_cached_and_written_whole(tmp_path):
     assert first == export_dir_for(model_dir, MODELS_DIR)
     assert not [p for p in MODELS_DIR.iterdir() if p.name.startswith(".export-")]  # no half-written folder
     assert json.loads((first / "pooling.json").read_text())["mode"] == "mean"
+    assert (first / "model.onnx.data").stat().st_size > 50e6 > (first / "model.onnx").stat().st_size  # weights mapped, not parsed
 
 
 def test_unknown_backend_is_refused():

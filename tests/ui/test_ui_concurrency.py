@@ -35,3 +35,15 @@ def test_grading_and_template_replies_never_wait_behind_a_model_call(real_coach,
         assert waited < 6, f"grading and a template answer waited {waited:.1f} s behind a model call"
         assert len(slow.calls) == 1, "the second Ask got the template text instead of queueing for the model"
         first.result(timeout=60)
+
+
+def test_the_queue_takes_server_handler_concurrency(real_coach, tmp_path, monkeypatch):
+    """Set when the Blocks are made (no second FastAPI app); the process environment is left as it was."""
+    import os
+
+    from coach.ui.app import build_app
+
+    monkeypatch.delenv("GRADIO_DEFAULT_CONCURRENCY_LIMIT", raising=False)
+    app = build_app(coach_like(real_coach, tmp_path, server={"handler_concurrency": 7}))
+    assert app._queue.default_concurrency_limit == 7
+    assert "GRADIO_DEFAULT_CONCURRENCY_LIMIT" not in os.environ
