@@ -57,7 +57,7 @@ def test_unexpected_variable_is_named():
 
 def test_unknown_template_lists_the_known_ones():
     lib = PromptLibrary(PROMPTS)
-    with pytest.raises(PromptError, match="unknown prompt 'nope'.*ask_answer, clarify, critique_intro, probe"):
+    with pytest.raises(PromptError, match="unknown prompt 'nope'.*ask_answer, clarify, critique_intro, draft_rubric, probe"):
         lib.render("nope")
 
 
