@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from coach.search.answer_shapes import comparison_sides, is_follow_up, question_shape, render
-from coach.search.compose import Picker, Units, compose, names_side, pick_sides, relevance
+from coach.search.compose import Passage, Picker, Units, compose, names_side, pick_sides, relevance
 from coach.text import sentences, stems
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -207,8 +207,9 @@ class GuideAnswerer:
             extract = "The guide covers this in the sections cited below; open them for the details."
             return AskResult(question=question, answer=extract, citations=citations[: self.passages], grounded=True,
                              covered=True)
-        passage_sim = {i + 1: h.similarity for i, h in enumerate(chosen)}
-        extract, unit_vecs = self._compose(question, citations, units, side_passages, passage_sim)
+        passages = {c.n: Passage(h.similarity, set(stems(h.heading)), c.heading.endswith(_SIDE_HEADINGS))
+                    for c, h in zip(citations, chosen)}
+        extract, unit_vecs = self._compose(question, units, side_passages, passages)
         phraser = self._phraser_factory()
         if phraser is None:
             return self._cited(question, extract, citations)
@@ -243,8 +244,8 @@ class GuideAnswerer:
             self._vec_cache.update(zip(missing, self.embeddings.encode(missing)))
         return np.stack([self._vec_cache[t] for t in texts])
 
-    def _compose(self, question: str, citations: list[AskCitation], units: list[tuple[int, str]],
-                 side_passages: dict[str, int], passage_sim: dict[int, float]) -> tuple[str, np.ndarray]:
+    def _compose(self, question: str, units: list[tuple[int, str]], side_passages: dict[str, int],
+                 passages: dict[int, Passage]) -> tuple[str, np.ndarray]:
         """The answer for the question's shape, from whole cited sentences; also the sentences' vectors."""
         shape = question_shape(question)
         sides = comparison_sides(question) if shape == "comparison" else []
@@ -253,8 +254,7 @@ class GuideAnswerer:
         q_vec, side_vecs = asked[0], asked[1:]
         cands = Units(cites=[n for n, _ in units], texts=[u for _, u in units], vecs=unit_vecs,
                       stems=[set(stems(u)) for _, u in units])
-        side_lists = {c.n for c in citations if c.heading.endswith(_SIDE_HEADINGS)}
-        rel = relevance(question, shape, cands, q_vec, self.searcher.term_weights(question), passage_sim, side_lists)
+        rel = relevance(question, shape, cands, q_vec, self.searcher.term_weights(question), passages)
         picker = Picker(cands)
         picked_sides = pick_sides(picker, sides, side_vecs, [stems(s) for s in sides], rel, side_passages)
         direct, support = compose(shape, cands, rel, picked_sides, picker)

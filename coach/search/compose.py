@@ -22,10 +22,13 @@ from coach.search.answer_shapes import Picked, shape_bonus
 _META = re.compile(r"\binterview(s|er|ers|ed)?\b", re.I)
 
 # Relevance weights, tuned on the dev split of evals/data/ask_questions.yaml.
-W_TERMS = 1.0        # share of the question's IDF weight the sentence contains
+W_TERMS = 0.6        # share of the question's IDF weight the sentence contains
 W_PASSAGE = 0.5      # the dense similarity of the sentence's passage with the question
 META_PENALTY = 0.25  # a sentence about interviews when the question is not
 NOVELTY = 0.25       # per share of the sentence's content stems already in the answer
+DIRECT = 3           # sentences of the direct answer (2 for how-to: the steps follow)
+DIRECT_HOW_TO = 2
+W_HEAD = 0.6         # share of the question's IDF weight in the passage's heading path
 W_BEST = 0.5         # a sentence of the passage that matches the question best
 
 
@@ -45,26 +48,37 @@ def coverage(weights: dict[str, float], stems: set[str]) -> float:
     return sum(w for t, w in weights.items() if t in stems) / total if total else 0.0
 
 
+@dataclass
+class Passage:
+    """What the ranking knows about one retrieved passage."""
+
+    similarity: float                # dense similarity of the whole chunk with the question
+    heading: set[str]                # stems of its heading path ("Estimating position bias")
+    side_list: bool = False          # a "What interviewers probe" / "Common mistakes" list
+
+
 def relevance(question: str, shape: str, units: Units, q_vec: np.ndarray, weights: dict[str, float],
-              passage_sim: dict[int, float], side_lists: set[int]) -> np.ndarray:
+              passages: dict[int, Passage]) -> np.ndarray:
     """One score per candidate sentence (higher answers the question better)."""
     asks_interview = bool(_META.search(question))
-    best = best_passage(units, weights, passage_sim, side_lists)
     penalty = 0.0 if shape == "mistakes" else 1.0  # probe and mistake lists only when mistakes are asked
+    best = best_passage(units, weights, passages)
     return np.array([
         float(units.vecs[i] @ q_vec) + W_TERMS * coverage(weights, units.stems[i]) + shape_bonus(shape, text)
-        + W_PASSAGE * passage_sim.get(n, 0.0) + (W_BEST if n == best else 0.0)
-        - (penalty if n in side_lists else 0.0)
+        + W_PASSAGE * passages[n].similarity + W_HEAD * coverage(weights, passages[n].heading)
+        + (W_BEST if n == best else 0.0)
+        - (penalty if passages[n].side_list else 0.0)
         - (META_PENALTY if not asks_interview and _META.search(text) else 0.0)
         for i, (n, text) in enumerate(zip(units.cites, units.texts))])
 
 
-def best_passage(units: Units, weights: dict[str, float], passage_sim: dict[int, float], side_lists: set[int]) -> int:
-    """The passage that matches the question best: close in meaning and holding its rare terms."""
+def best_passage(units: Units, weights: dict[str, float], passages: dict[int, Passage]) -> int:
+    """The passage that matches the question best: close in meaning, its heading and sentences
+    holding the question's rare terms."""
     terms: dict[int, set[str]] = {}
     for n, st in zip(units.cites, units.stems):
-        terms.setdefault(n, set()).update(st)
-    return max(terms, key=lambda n: passage_sim.get(n, 0.0) + coverage(weights, terms[n]) - (n in side_lists))
+        terms.setdefault(n, set(passages[n].heading)).update(st)
+    return max(terms, key=lambda n: passages[n].similarity + coverage(weights, terms[n]) - passages[n].side_list)
 
 
 def names_side(side_stems: list[str], sentence_stems: set[str]) -> float:
@@ -123,12 +137,12 @@ def pick_sides(picker: Picker, sides: list[str], side_vecs: np.ndarray, side_ste
 
 
 def compose(shape: str, units: Units, rel: np.ndarray, picked_sides: dict[str, Picked], picker: Picker,
-            direct_count: int = 2, support_count: int = 4) -> tuple[list[Picked], list[Picked]]:
+            support_count: int = 4) -> tuple[list[Picked], list[Picked]]:
     """The direct answer (skipped when the sides answer it) and up to four supporting sentences;
     how-to steps keep the guide's order."""
     direct: list[Picked] = []
     if not picked_sides:
-        wanted = 1 if shape == "how-to" else direct_count
+        wanted = int(DIRECT_HOW_TO if shape == "how-to" else DIRECT)
         while len(direct) < wanted and (i := picker.best(rel)) is not None:
             direct.append(picker.take(i))
     rows: list[int] = []
