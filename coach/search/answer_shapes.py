@@ -44,13 +44,13 @@ _CUES = {
 
 
 _FOLLOW_LEAD = re.compile(r"^\s*(and|but|so|also|then|ok(ay)?|what about|how about)\b[,]?\s*", re.I)
-_PRONOUN = re.compile(r"\b(it|its|this|that|these|those|they|them|one)\b", re.I)
+_PRONOUN = re.compile(r"\b(it|its|this|that|these|those|they|them|one|the two|both|former|latter)\b", re.I)
 
 
 def is_follow_up(question: str) -> bool:
     """A turn that leans on the previous one: "and how do I alert on it?", "what about for images?"."""
     q = question.strip()
-    return bool(_FOLLOW_LEAD.match(q)) or (len(q.split()) <= 9 and bool(_PRONOUN.search(q)))
+    return bool(_FOLLOW_LEAD.match(q)) or (len(q.split()) <= 11 and bool(_PRONOUN.search(q)))
 
 
 def question_shape(question: str) -> str:

@@ -29,7 +29,7 @@ NOVELTY = 0.25       # per share of the sentence's content stems already in the 
 DIRECT = 3           # sentences of the direct answer (2 for how-to: the steps follow)
 DIRECT_HOW_TO = 2
 W_HEAD = 0.6         # share of the question's IDF weight in the passage's heading path
-W_BEST = 0.5         # a sentence of the passage that matches the question best
+W_FIT = 1.0          # per unit of passage fit (similarity + IDF coverage of heading and sentences)
 
 
 @dataclass
@@ -62,23 +62,23 @@ def relevance(question: str, shape: str, units: Units, q_vec: np.ndarray, weight
     """One score per candidate sentence (higher answers the question better)."""
     asks_interview = bool(_META.search(question))
     penalty = 0.0 if shape == "mistakes" else 1.0  # probe and mistake lists only when mistakes are asked
-    best = best_passage(units, weights, passages)
+    fit = passage_fit(units, weights, passages)
     return np.array([
         float(units.vecs[i] @ q_vec) + W_TERMS * coverage(weights, units.stems[i]) + shape_bonus(shape, text)
         + W_PASSAGE * passages[n].similarity + W_HEAD * coverage(weights, passages[n].heading)
-        + (W_BEST if n == best else 0.0)
+        + W_FIT * fit[n]
         - (penalty if passages[n].side_list else 0.0)
         - (META_PENALTY if not asks_interview and _META.search(text) else 0.0)
         for i, (n, text) in enumerate(zip(units.cites, units.texts))])
 
 
-def best_passage(units: Units, weights: dict[str, float], passages: dict[int, Passage]) -> int:
-    """The passage that matches the question best: close in meaning, its heading and sentences
+def passage_fit(units: Units, weights: dict[str, float], passages: dict[int, Passage]) -> dict[int, float]:
+    """How well each passage matches the question: close in meaning, its heading and sentences
     holding the question's rare terms."""
     terms: dict[int, set[str]] = {}
     for n, st in zip(units.cites, units.stems):
         terms.setdefault(n, set(passages[n].heading)).update(st)
-    return max(terms, key=lambda n: passages[n].similarity + coverage(weights, terms[n]) - passages[n].side_list)
+    return {n: passages[n].similarity + coverage(weights, t) - passages[n].side_list for n, t in terms.items()}
 
 
 def names_side(side_stems: list[str], sentence_stems: set[str]) -> float:
