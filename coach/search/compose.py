@@ -29,6 +29,7 @@ NOVELTY = 0.25       # per share of the sentence's content stems already in the 
 DIRECT = 3           # sentences of the direct answer (2 for how-to: the steps follow)
 DIRECT_HOW_TO = 2
 W_HEAD = 0.6         # share of the question's IDF weight in the passage's heading path
+SPREAD = 1.2         # a sentence scoring this far below the best one is not shown
 W_FIT = 1.0          # per unit of passage fit (similarity + IDF coverage of heading and sentences)
 
 
@@ -78,7 +79,7 @@ def passage_fit(units: Units, weights: dict[str, float], passages: dict[int, Pas
     terms: dict[int, set[str]] = {}
     for n, st in zip(units.cites, units.stems):
         terms.setdefault(n, set(passages[n].heading)).update(st)
-    return {n: passages[n].similarity + coverage(weights, t) - passages[n].side_list for n, t in terms.items()}
+    return {n: passages[n].similarity + coverage(weights, t) for n, t in terms.items()}
 
 
 def names_side(side_stems: list[str], sentence_stems: set[str]) -> float:
@@ -140,13 +141,14 @@ def compose(shape: str, units: Units, rel: np.ndarray, picked_sides: dict[str, P
             support_count: int = 4) -> tuple[list[Picked], list[Picked]]:
     """The direct answer (skipped when the sides answer it) and up to four supporting sentences;
     how-to steps keep the guide's order."""
+    floor = max(-0.5, float(rel.max()) - SPREAD) if len(rel) else 0.0  # filler from a passage that barely matched stays out
     direct: list[Picked] = []
     if not picked_sides:
         wanted = int(DIRECT_HOW_TO if shape == "how-to" else DIRECT)
-        while len(direct) < wanted and (i := picker.best(rel)) is not None:
+        while len(direct) < wanted and (i := picker.best(rel, floor)) is not None:
             direct.append(picker.take(i))
     rows: list[int] = []
-    while len(rows) < support_count and (i := picker.best(rel)) is not None:
+    while len(rows) < support_count and (i := picker.best(rel, floor)) is not None:
         picker.take(i)
         rows.append(i)
     if shape == "how-to":  # steps in the order the guide gives them
