@@ -2,7 +2,10 @@
 
 The answer is composed for the question's shape (definition, comparison, how-to, when/why,
 numbers, mistakes; :mod:`coach.search.answer_shapes`) from whole guide sentences, each cited, so
-it is grounded by construction. A capable chat model (``ollama`` / ``openai``) may write the
+it is grounded by construction. The quotable units of a passage are its sentences (a short bold
+label leading the sentence it labels) and the rows of its tables, one statement per row; the
+sentences of up to eight passages compete (:mod:`coach.search.compose`), and only the passages
+the answer quotes are cited. A capable chat model (``ollama`` / ``openai``) may write the
 answer from the passages instead; every sentence it writes is checked against them and dropped
 when none supports it, and the extract stands when too little remains. The embedded 135M model
 does not write Ask prose by default (``llm.ask_prose: auto``): it invented sentences too often.
