@@ -237,3 +237,6 @@ class _LazySearcher:
     def term_coverage(self, query: str, hits) -> float:
         return self._coach.searcher.term_coverage(query, hits)
 
+    def term_weights(self, query: str) -> dict[str, float]:
+        return self._coach.searcher.term_weights(query)
+

@@ -16,11 +16,13 @@ from dataclasses import dataclass
 SHAPES = ("definition", "comparison", "how-to", "when-why", "numbers", "mistakes", "general")
 
 _COMPARISON = re.compile(r"\b(vs\.?|versus|difference between|differ|compare[ds]?|comparison|or)\b", re.I)
-_SIDE_SPLIT = re.compile(r"\s*(?:\bvs\.?|\bversus\b|,|\band\b|\bor\b|/)\s*", re.I)
+_SIDE_SPLIT = re.compile(r"\s*(?:\bvs\.?|\bversus\b|,|\band\b|\bor\b|(?<!\b[a-z])/(?![a-z]\b))\s*", re.I)  # not A/B
 _SIDE_LEAD = re.compile(r"^(what(?:'s| is| are)?( the)? difference(s)? between|difference(s)? between|how (do|does) |"
                         r"compare|when (should|would|do) i (use|pick|choose)|should i use|which is better[,:]?|"
                         r"what are|what is|explain|is)\s+", re.I)
 _SIDE_TAIL = re.compile(r"\s*(\?|\bdiffer\b.*|\bcompare\b.*|\bfor\b.*|\bin\b.*|\bwhen\b.*|\bbetter\b.*)$", re.I)
+
+_CLAUSE = re.compile(r"^(which|what|when|how|why|should|do|does|is|are)\b", re.I)
 
 _PATTERNS = [
     ("mistakes", re.compile(r"\b(mistakes?|pitfalls?|go(es)? wrong|anti-?patterns?|avoid)\b", re.I)),
@@ -42,13 +44,13 @@ _CUES = {
 
 
 _FOLLOW_LEAD = re.compile(r"^\s*(and|but|so|also|then|ok(ay)?|what about|how about)\b[,]?\s*", re.I)
-_PRONOUN = re.compile(r"\b(it|its|this|that|these|those|they|them|one)\b", re.I)
+_PRONOUN = re.compile(r"\b(it|its|this|that|these|those|they|them|one|the two|both|former|latter)\b", re.I)
 
 
 def is_follow_up(question: str) -> bool:
     """A turn that leans on the previous one: "and how do I alert on it?", "what about for images?"."""
     q = question.strip()
-    return bool(_FOLLOW_LEAD.match(q)) or (len(q.split()) <= 9 and bool(_PRONOUN.search(q)))
+    return bool(_FOLLOW_LEAD.match(q)) or (len(q.split()) <= 11 and bool(_PRONOUN.search(q)))
 
 
 def question_shape(question: str) -> str:
@@ -69,7 +71,8 @@ def comparison_sides(question: str) -> list[str]:
         return []
     body = _SIDE_TAIL.sub("", _SIDE_LEAD.sub("", q.rstrip("?")))
     sides = [s.strip(" .:;'\"") for s in _SIDE_SPLIT.split(body)]
-    sides = [s for s in sides if s and len(s.split()) <= 6 and s.lower() not in {"the", "a", "an", "it", "them"}]
+    sides = [s for s in sides if s and len(s.split()) <= 6 and s.lower() not in {"the", "a", "an", "it", "them"}
+             and not _CLAUSE.match(s)]  # "..., which should I monitor?" asks, it is not a side
     if not re.search(r"\b(vs\.?|versus|difference|differ|compare)\b", q, re.I) and len(sides) != 2:
         return []  # a bare "or" is a comparison only between two short things
     return sides if 2 <= len(sides) <= 5 else []

@@ -2,7 +2,10 @@
 
 The answer is composed for the question's shape (definition, comparison, how-to, when/why,
 numbers, mistakes; :mod:`coach.search.answer_shapes`) from whole guide sentences, each cited, so
-it is grounded by construction. A capable chat model (``ollama`` / ``openai``) may write the
+it is grounded by construction. The quotable units of a passage are its sentences (a short bold
+label leading the sentence it labels) and the rows of its tables, one statement per row; the
+sentences of up to eight passages compete (:mod:`coach.search.compose`), and only the passages
+the answer quotes are cited. A capable chat model (``ollama`` / ``openai``) may write the
 answer from the passages instead; every sentence it writes is checked against them and dropped
 when none supports it, and the extract stands when too little remains. The embedded 135M model
 does not write Ask prose by default (``llm.ask_prose: auto``): it invented sentences too often.
@@ -12,12 +15,14 @@ A follow-up ("and how do I alert on it?") is searched together with the previous
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from itertools import groupby
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from coach.search.answer_shapes import Picked, comparison_sides, is_follow_up, question_shape, render, shape_bonus
+from coach.search.answer_shapes import comparison_sides, is_follow_up, question_shape, render
+from coach.search.compose import Passage, Picker, Units, compose, names_side, pick_sides, relevance
 from coach.text import sentences, stems
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,14 +61,15 @@ class AskResult:
         return {k: data[k] for k in ("answer", "citations", "grounded", "covered", "dropped", "nearest", "used_model")}
 
 
-_NOISE = re.compile(r"^\s*(\||#|```|>)")
+_NOISE = re.compile(r"^\s*(#|```|>)")
 _LEAD = re.compile(r"^(\d+[.)]\s+|[-*•]\s+|(interview )?prompt:\s*)", re.I)
 _SECTION_ID = re.compile(r"\b(lc|infra|dp|mon|arch)-[a-z0-9]+(-[a-z0-9]+)*\b")
+_SHORT_LABEL = re.compile(r"^(\s*(?:[-*•]|\d+[.)])?\s*)\*\*((?:[^*:.\s]+ ?){1,4}?)[.:]\*\*[ \t]*", re.M)
 _BOLD_LEAD = re.compile(r"^\s*(?:[-*•]\s+)?\*\*([^*]{1,80}?)[.:]\*\*\s*")  # "**Staged rollout.** Shadow" -> "Staged rollout: Shadow"
 
 
 def _body(hit: "Hit") -> str:
-    """Prose of a chunk: no heading path, table rows, headings or code fences."""
+    """Prose and tables of a chunk: no heading path, headings, code fences or quotes."""
     text = hit.text.split("\n\n", 1)[-1]
     return "\n".join(line for line in text.splitlines() if not _NOISE.match(line))
 
@@ -75,18 +81,55 @@ def clean_sentence(sentence: str) -> str:
 
 
 def _whole(sentence: str) -> bool:
-    """A sentence a learner can read alone: capitalised, ends like a sentence, no ids or cut-off words."""
+    """A sentence a learner can read alone: capitalised, ends like a sentence, no ids, cut-off words
+    or diagram source."""
     short_definition = ":" in sentence and len(sentence.split()) >= 4  # "Concept drift: P(Y|X) moves."
     return ((len(sentence.split()) >= 6 or short_definition) and sentence[:1].isupper() and sentence.rstrip()[-1:] in ".!"
             and not _SECTION_ID.search(sentence) and sentence.count("(") == sentence.count(")")
-            and "](" not in sentence)
+            and "](" not in sentence and "-->" not in sentence)
+
+
+def _passage_sentences(text: str) -> list[str]:
+    """The sentences of one passage. A short bold label ("**Offline store.** A warehouse ...") leads
+    the sentence after it ("Offline store: A warehouse ..."), which would otherwise lose the term it
+    defines; a longer one ("**Covariate shift: P(X) moves.** The inputs ...") is a sentence of its
+    own. A chunk that starts mid-sentence (the overlap with the chunk before) drops that fragment."""
+    out: list[str] = []
+    for is_table, block in groupby(text.splitlines(), key=lambda line: line.lstrip().startswith("|")):
+        lines = list(block)
+        if is_table:
+            out += table_rows(lines)
+        else:
+            prose = "\n".join(lines)
+            parts = sentences(_SHORT_LABEL.sub(r"\1\2: ", prose).replace("**", ""))
+            out += parts[1:] if not out and prose[:1].islower() else parts
+    return out
+
+
+def table_rows(lines: list[str]) -> list[str]:
+    """Each row of a Markdown table as one statement: "CUSUM — Watches: mean vs. a baseline; Strength: fast."
+    (the first cell names the row, the header names each other cell; a table cut from its header by
+    chunking gives its cells alone)."""
+    rows = [[c.strip().replace("**", "").replace("`", "") for c in line.strip().strip("|").split("|")]
+            for line in lines]
+    header: list[str] = []
+    if len(rows) >= 2 and all(set(c) <= set("-: ") for c in rows[1]):
+        header, rows = rows[0], rows[2:]
+    out = []
+    for cells in rows:
+        if len(cells) < 2 or not cells[0] or all(set(c) <= set("-: ") for c in cells):
+            continue
+        names = header[1:] if len(header) == len(cells) else [""] * (len(cells) - 1)
+        body = "; ".join(f"{h}: {c}" if h else c for h, c in zip(names, cells[1:]) if c)
+        if body:
+            out.append(f"{cells[0]} — {body}".rstrip(".") + ".")
+    return out
 
 
 def passage_units(citations: list[AskCitation]) -> list[tuple[int, str]]:
     """(citation number, sentence) for every whole sentence of the cited passages: what Ask quotes,
     and what it (and the evals) check a written sentence against."""
-    # Bold labels ("**Covariate shift: P(X) moves.** The inputs ...") end sentences of their own.
-    units = [(c.n, clean_sentence(s)) for c in citations for s in sentences(c.text.replace("**", ""))]
+    units = [(c.n, clean_sentence(s)) for c in citations for s in _passage_sentences(c.text)]
     return [u for u in units if _whole(u[1])]
 
 
@@ -96,7 +139,7 @@ class GuideAnswerer:
     def __init__(self, searcher: "HybridSearcher", embeddings: "LocalEmbeddings", min_similarity: float,
                  lexical_floor: float = 0.20, min_term_coverage: float = 0.60,
                  phraser_factory: Callable[[], "Phraser | None"] = lambda: None,
-                 support_threshold: float = 0.55, passages: int = 4) -> None:
+                 support_threshold: float = 0.55, passages: int = 4, pool: int = 8) -> None:
         self.searcher = searcher
         self.embeddings = embeddings
         self.min_similarity = min_similarity
@@ -105,6 +148,8 @@ class GuideAnswerer:
         self._phraser_factory = phraser_factory
         self.support_threshold = support_threshold
         self.passages = passages
+        self.pool = pool  # passages whose sentences compete; only those the answer quotes are cited
+        self._vec_cache: dict[str, np.ndarray] = {}
 
     def ask(self, question: str, topic: str | None = None, previous: str | None = None) -> AskResult:
         """Answer ``question``; ``previous`` (the learner's last question) gives a follow-up its subject."""
@@ -123,7 +168,7 @@ class GuideAnswerer:
     def _prepare(self, question: str, topic: str | None
                  ) -> tuple[list["Hit"] | None, list["Hit"], dict[str, int]]:
         """(passages to answer from, all hits, compared side -> citation number of its own passage)."""
-        hits = self.searcher.search(question, k=max(self.passages * 2, 8), topic=topic)
+        hits = self.searcher.search(question, k=max(self.pool, 8), topic=topic)
         if not self.covers(question, hits):
             return None, hits, {}
         floor = min(self.lexical_floor, max(h.similarity for h in hits))
@@ -132,14 +177,15 @@ class GuideAnswerer:
         sides = comparison_sides(question) if question_shape(question) == "comparison" else []
         side_passages: dict[str, int] = {}
         for side in sides:
-            own = [h for h in self.searcher.search(side, k=5, topic=topic)
+            side_stems = stems(side)
+            own = [h for h in self.searcher.search(side, k=5, topic=topic) + hits
                    if h.similarity >= floor and all(h.text != c.text for c in chosen)]
-            if own:  # the passage that defines this side, not a list of mistakes that names it
-                chosen.append(max(own, key=lambda h: h.similarity + (0.3 if f"{side.lower()}:" in h.text.lower()
-                                                                     .replace("**", "") else 0.0)
+            if own:  # the passage that names and defines this side, not a list of mistakes that names it
+                chosen.append(max(own, key=lambda h: h.similarity + names_side(side_stems, set(stems(h.text)))
+                                  + (0.3 if f"{side.lower()}:" in h.text.lower().replace("**", "") else 0.0)
                                   - (0.3 if h.heading.endswith(_SIDE_HEADINGS) else 0.0)))
                 side_passages[side] = len(chosen)  # its citation number
-        limit = max(self.passages, len(chosen) + 1)
+        limit = max(self.pool, len(chosen) + 1)
         for hit in hits:  # fused rank order: dense and BM25 agree best at the top
             if len(chosen) < limit and hit.similarity >= floor and all(h.text != hit.text for h in chosen):
                 chosen.append(hit)
@@ -162,73 +208,59 @@ class GuideAnswerer:
         units = passage_units(citations)
         if not units:  # passages that are all tables or lists: cite them, say so
             extract = "The guide covers this in the sections cited below; open them for the details."
-            return AskResult(question=question, answer=extract, citations=citations, grounded=True, covered=True)
-        extract, unit_vecs = self._compose(question, citations, units, side_passages)
+            return AskResult(question=question, answer=extract, citations=citations[: self.passages], grounded=True,
+                             covered=True)
+        passages = {c.n: Passage(h.similarity, set(stems(h.heading)), c.heading.endswith(_SIDE_HEADINGS))
+                    for c, h in zip(citations, chosen)}
+        extract, unit_vecs = self._compose(question, units, side_passages, passages)
         phraser = self._phraser_factory()
         if phraser is None:
-            return AskResult(question=question, answer=extract, citations=citations, grounded=True, covered=True)
+            return self._cited(question, extract, citations)
         # The embedded model reads ~300 prompt tokens/s: the prompt gets the top three passages, shortened.
         passages = "\n".join(f"[{c.n}] {' '.join(c.text.split())[:280]}" for c in citations[:3])
         written = phraser.text("ask_answer", extract, reference=" ".join(c.text for c in citations),
                                question=question, passages=passages)
         if phraser.last_fallback:
-            return AskResult(question=question, answer=extract, citations=citations, grounded=True, covered=True)
+            return self._cited(question, extract, citations)
         kept, dropped = self._supported(written, units, unit_vecs)
         if not kept or len(kept) < len(dropped):  # too little of what the model wrote holds up
-            return AskResult(question=question, answer=extract, citations=citations, grounded=True, covered=True,
-                             dropped=dropped)
-        return AskResult(question=question, answer=" ".join(kept), citations=citations, grounded=True, covered=True,
-                         dropped=dropped, used_model=True)
+            return self._cited(question, extract, citations, dropped=dropped)
+        return self._cited(question, " ".join(kept), citations, dropped=dropped, used_model=True)
 
-    def _compose(self, question: str, citations: list[AskCitation], units: list[tuple[int, str]],
-                 side_passages: dict[str, int]) -> tuple[str, np.ndarray]:
+    @staticmethod
+    def _cited(question: str, answer: str, citations: list[AskCitation], **extra: Any) -> AskResult:
+        """The result citing only the passages the answer quotes, numbered in the order it first cites them."""
+        order: dict[int, int] = {}
+        for m in _CITE.finditer(answer):
+            order.setdefault(int(m.group(1)), len(order) + 1)
+        answer = _CITE.sub(lambda m: f"[{order.get(int(m.group(1)), m.group(1))}]", answer)
+        by_n = {c.n: c for c in citations}
+        cited = [replace(by_n[old], n=new) for old, new in order.items() if old in by_n]
+        return AskResult(question=question, answer=answer, citations=cited, grounded=True, covered=True, **extra)
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of ``texts``; guide sentences recur across questions, so theirs are kept."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vec_cache]
+        if missing:
+            if len(self._vec_cache) > 50_000:
+                self._vec_cache.clear()
+            self._vec_cache.update(zip(missing, self.embeddings.encode(missing)))
+        return np.stack([self._vec_cache[t] for t in texts])
+
+    def _compose(self, question: str, units: list[tuple[int, str]], side_passages: dict[str, int],
+                 passages: dict[int, Passage]) -> tuple[str, np.ndarray]:
         """The answer for the question's shape, from whole cited sentences; also the sentences' vectors."""
         shape = question_shape(question)
         sides = comparison_sides(question) if shape == "comparison" else []
-        vecs = self.embeddings.encode([u[1] for u in units] + [question] + sides)
-        unit_vecs, q_vec, side_vecs = vecs[: len(units)], vecs[len(units)], vecs[len(units) + 1:]
-        side_lists = {c.n for c in citations if c.heading.endswith(_SIDE_HEADINGS)}
-        penalty = 0.0 if shape == "mistakes" else 1.0  # probe and mistake lists only when mistakes are asked
-        q_stems = set(stems(question))
-        unit_stems = [set(stems(u)) for _, u in units]  # once: the sides below score the same sentences
-        relevance = np.array([
-            float(unit_vecs[i] @ q_vec) + 0.3 * len(q_stems & unit_stems[i]) / max(1, len(q_stems))
-            + shape_bonus(shape, u) - (penalty if n in side_lists else 0.0)
-            for i, (n, u) in enumerate(units)])
-        used: list[int] = []
-
-        def take(i: int) -> Picked:
-            used.append(i)
-            return Picked(n=units[i][0], text=units[i][1])
-
-        def fresh(i: int) -> bool:
-            return i not in used and all(float(unit_vecs[i] @ unit_vecs[j]) < 0.9 for j in used)
-
-        picked_sides: dict[str, Picked] = {}
-        for side, s_vec in zip(sides, side_vecs):
-            s_stems = set(stems(side))
-            own = side_passages.get(side)
-            scored = [(float(unit_vecs[i] @ s_vec) + 0.5 * len(s_stems & unit_stems[i]) / max(1, len(s_stems))
-                       + 0.3 * relevance[i] + shape_bonus("definition", u) - (penalty if n in side_lists else 0.0)
-                       + (0.2 if n == own else 0.0), i)
-                      for i, (n, u) in enumerate(units) if fresh(i)]
-            if scored:
-                picked_sides[side] = take(max(scored)[1])
-        order = [i for i in np.argsort(-relevance) if relevance[i] > -0.5]
-        direct: list[Picked] = []
-        if not picked_sides:
-            wanted = 1 if shape == "how-to" else 2
-            for i in order:
-                if len(direct) < wanted and fresh(i):
-                    direct.append(take(i))
-        rows: list[int] = []
-        for i in order:
-            if len(rows) < 4 and fresh(i):
-                take(i)
-                rows.append(i)
-        if shape == "how-to":  # steps in the order the guide gives them
-            rows.sort()
-        support = [Picked(n=units[i][0], text=units[i][1]) for i in rows]
+        unit_vecs = self._vectors([u[1] for u in units])
+        asked = self.embeddings.encode([question] + sides)
+        q_vec, side_vecs = asked[0], asked[1:]
+        cands = Units(cites=[n for n, _ in units], texts=[u for _, u in units], vecs=unit_vecs,
+                      stems=[set(stems(u)) for _, u in units])
+        rel = relevance(question, shape, cands, q_vec, self.searcher.term_weights(question), passages)
+        picker = Picker(cands)
+        picked_sides = pick_sides(picker, sides, side_vecs, [stems(s) for s in sides], rel, side_passages)
+        direct, support = compose(shape, cands, rel, picked_sides, picker)
         return render(shape, direct, support, picked_sides), unit_vecs
 
     def _supported(self, text: str, units: list[tuple[int, str]], unit_vecs: np.ndarray) -> tuple[list[str], list[str]]:

@@ -113,17 +113,21 @@ class HybridSearcher:
     def size(self) -> int:
         return len(self._ids)
 
+    def term_weights(self, query: str) -> dict[str, float]:
+        """The query's content stems, each weighted by its BM25 IDF over the guide (a term the guide
+        never uses gets the highest): rare terms ("effect size", "ADWIN") say more than common ones."""
+        idf = self._bm25.idf
+        top = max(idf.values(), default=1.0)
+        return {t: max(idf.get(t, top), 0.01) for t in set(stems(query))}
+
     def term_coverage(self, query: str, hits: list[Hit]) -> float:
         """Largest share of the query's IDF weight found in one hit (a term the guide never uses
         counts with the highest IDF). High for a terse query in the guide's vocabulary ("ndcg vs
         mrr"), low for one that merely shares common words with it ("marathon training plan").
         """
-        terms = set(stems(query))
-        if not terms:
+        weight = self.term_weights(query)
+        if not weight:
             return 0.0
-        idf = self._bm25.idf
-        top = max(idf.values(), default=1.0)
-        weight = {t: max(idf.get(t, top), 0.01) for t in terms}
         total = sum(weight.values())
         best = 0.0
         for hit in hits:

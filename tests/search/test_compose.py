@@ -1,0 +1,158 @@
+"""Choosing the sentences of an Ask answer: quotable units, ranking, compared sides, citations."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from coach.search.answer_shapes import comparison_sides, is_follow_up
+from coach.search.ask import AskCitation, GuideAnswerer, _passage_sentences, _whole, passage_units, table_rows
+from coach.search.compose import Passage, Picker, Units, coverage, pick_sides, relevance
+from coach.search.retrieval import Hit
+from coach.text import stems, words
+
+
+def test_table_rows_become_statements_named_by_their_first_cell():
+    rows = table_rows(["| Method | Watches | Strength |", "|---|---|---|",
+                       "| CUSUM | mean vs. a known baseline | fast on small shifts |",
+                       "| **ADWIN** | an adaptive window | |"])
+    assert rows == ["CUSUM — Watches: mean vs. a known baseline; Strength: fast on small shifts.",
+                    "ADWIN — Watches: an adaptive window."]
+    # a table cut from its header by chunking keeps its cells, without names
+    assert table_rows(["| Redis | in-memory, fastest |", "| DynamoDB | cheaper per GB |"]) == [
+        "Redis — in-memory, fastest.", "DynamoDB — cheaper per GB."]
+
+
+def test_passage_sentences_keep_labels_drop_fragments_and_read_tables():
+    text = ("the chunk before ended mid-sentence here. The next sentence is whole and long enough.\n"
+            "- **Offline store.** A warehouse holding the full history of values.\n"
+            "- **Covariate shift: P(X) moves.** The inputs change but the rule does not.\n"
+            "| Option | Cost |\n|---|---|\n| Batch precompute | cheapest per prediction |\n"
+            "After the table the prose goes on for a while.")
+    assert _passage_sentences(text) == [
+        "The next sentence is whole and long enough.",
+        "Offline store: A warehouse holding the full history of values.",  # the label leads its sentence
+        "Covariate shift: P(X) moves.", "The inputs change but the rule does not.",  # a long label stands alone
+        "Batch precompute — Option: cheapest per prediction.".replace("Option", "Cost"),
+        "After the table the prose goes on for a while.",
+    ]
+
+
+def test_diagram_source_is_not_a_sentence():
+    assert not _whole("Flowchart LR app[Store list] --> eta[ETA service] eta --> fs[(Feature store)].")
+    assert _whole("Online store: A low-latency key-value store holding only the latest value.")
+
+
+def test_comparison_sides_keep_a_b_and_drop_the_trailing_question():
+    assert comparison_sides("shadow vs canary vs A/B test") == ["shadow", "canary", "A/B test"]
+    assert comparison_sides("demographic parity vs equalized odds, which should I monitor?") == [
+        "demographic parity", "equalized odds"]
+
+
+def test_a_question_about_the_two_is_a_follow_up():
+    assert is_follow_up("what does a hybrid of the two look like in practice?")
+    assert is_follow_up("should I use both?")
+    assert not is_follow_up("what does a hybrid batch and online design look like in practice?")
+
+
+def _units(rows: list[tuple[int, str]], vecs: list[list[float]]) -> Units:
+    v = np.asarray(vecs, dtype="float32")
+    return Units(cites=[n for n, _ in rows], texts=[t for _, t in rows], vecs=v / np.linalg.norm(v, axis=1, keepdims=True),
+                 stems=[set(stems(t)) for _, t in rows])
+
+
+def test_rare_question_terms_and_the_matching_passage_decide_the_ranking():
+    rows = [(1, "Monitoring needs dashboards for every model in production."),
+            (2, "Report the effective sample size next to the estimate."),
+            (2, "Clip the weights at a cap chosen on validation data.")]
+    units = _units(rows, [[1, 0, 0], [1, 0, 0], [1, 0, 0]])  # equally close in meaning
+    weights = {"weight": 3.0, "estim": 2.0, "monitor": 0.2}
+    passages = {1: Passage(0.3, set(stems("Monitoring overview"))),
+                2: Passage(0.3, set(stems("Inverse propensity weights and the estimate")))}
+    rel = relevance("what do I do with huge weights in the estimate?", "how-to", units, np.array([1, 0, 0]),
+                    weights, passages)
+    assert rel[0] < min(rel[1], rel[2])
+    assert coverage(weights, units.stems[2]) > coverage(weights, units.stems[0])
+
+
+def test_interview_talk_and_side_lists_lose_unless_asked_for():
+    rows = [(1, "Interviewers ask about drift to see whether you have run models."),
+            (1, "Drift is a change in the input distribution over time."),
+            (2, "Forgetting that drift alone does not mean the model got worse.")]
+    units = _units(rows, [[1, 0], [1, 0], [1, 0]])
+    passages = {1: Passage(0.5, set()), 2: Passage(0.5, set(), side_list=True)}
+    rel = relevance("what is drift?", "definition", units, np.array([1, 0]), {"drift": 1.0}, passages)
+    assert rel[1] > rel[0] > rel[2]
+    asked = relevance("what are common drift mistakes?", "mistakes", units, np.array([1, 0]), {"drift": 1.0}, passages)
+    assert asked[2] > asked[0]
+
+
+def test_each_side_is_answered_by_a_sentence_that_names_it_or_left_out():
+    rows = [(1, "CUSUM accumulates deviations from a known baseline mean."),
+            (2, "Batch jobs score every user overnight and store the results."),
+            (1, "Page-Hinkley compares the mean with a running mean instead.")]
+    units = _units(rows, [[0, 1, 0], [1, 0, 0], [0, 0.6, 0.8]])
+    side_vecs = np.array([[1.0, 0.0, 0.0]] * 3)  # meaning alone points at the wrong sentence
+    sides = ["CUSUM", "Page-Hinkley", "ADWIN"]
+    picked = pick_sides(Picker(units), sides, side_vecs, [stems(s) for s in sides], np.zeros(3), {})
+    assert {k: v.text for k, v in picked.items()} == {"CUSUM": rows[0][1], "Page-Hinkley": rows[2][1]}
+
+
+class _BagEmbeddings:
+    """Bag-of-words vectors: enough meaning for a deterministic test."""
+
+    def __init__(self) -> None:
+        self.vocab: dict[str, int] = {}
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), 256), dtype="float32")
+        for i, text in enumerate(texts):
+            for w in words(text):
+                out[i, self.vocab.setdefault(w, len(self.vocab) % 256)] += 1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+class _Searcher:
+    def __init__(self, hits: list[Hit]) -> None:
+        self.hits = hits
+
+    def search(self, query: str, k: int = 5, topic: str | None = None) -> list[Hit]:
+        return self.hits[:k]
+
+    def term_coverage(self, query: str, hits: list[Hit]) -> float:
+        return 1.0
+
+    def term_weights(self, query: str) -> dict[str, float]:
+        return {t: 1.0 for t in stems(query)}
+
+
+def _hit(rank: int, heading: str, body: str, similarity: float) -> Hit:
+    return Hit(rank=rank, score=1.0 / rank, topic="monitoring", section_id=f"mon-s{rank}", title="T",
+               heading=heading, source="x.md", text=f"{heading}\n\n{body}", similarity=similarity)
+
+
+def test_the_answer_quotes_table_rows_leaves_out_filler_and_cites_only_what_it_quotes():
+    hits = [_hit(1, "Alerting > Overview", "Alert fatigue is the main risk of drift monitoring in production.", 0.5),
+            _hit(2, "Detectors > Side by side", "| Detector | Watches |\n|---|---|\n"
+                 "| CUSUM | the mean of a stream against a known baseline |\n"
+                 "| ADWIN | the mean over an adaptive window of recent values |", 0.45),
+            _hit(3, "Cooking > Bread", "Knead the dough for ten minutes before it rests overnight.", 0.3)]
+    answerer = GuideAnswerer(_Searcher(hits), _BagEmbeddings(), min_similarity=0.3)
+    result = answerer.ask("CUSUM vs ADWIN")
+    assert "CUSUM — Watches: the mean of a stream against a known baseline." in result.answer
+    assert "ADWIN — Watches: the mean over an adaptive window of recent values." in result.answer
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", result.answer)}
+    assert cited == {c.n for c in result.citations} == set(range(1, len(result.citations) + 1))
+    assert "Knead" not in result.answer and "mon-s3" not in {c.section_id for c in result.citations}  # filler stays out
+    units = {u for _, u in passage_units(result.citations)}
+    for line in result.answer.splitlines():
+        body = re.sub(r"^(- |\d+\. |\*\*[^*]+:\*\* )", "", line).split(" [")[0]
+        assert not body or body in units, body
+
+
+def test_citations_are_renumbered_in_the_order_the_answer_uses_them():
+    cites = [AskCitation(n=i, section_id=f"s{i}", title="", heading="", topic="", source="", text="") for i in (1, 2, 3)]
+    result = GuideAnswerer._cited("q", "First. [3] Second. [1] Third. [3]", cites)
+    assert result.answer == "First. [1] Second. [2] Third. [1]"
+    assert [(c.n, c.section_id) for c in result.citations] == [(1, "s3"), (2, "s1")]
