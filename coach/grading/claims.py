@@ -8,6 +8,12 @@ included (the cue "no need for batch" needs the "no"), and (2) that clause carri
 word the cue itself lacks ("not", "never", "useless", "wrong", "instead of", "hides", ...).
 A semantic match (the sentence embedding close to the claim's text) is held to the same polarity
 rule, since embeddings barely see negation.
+
+Embeddings alone read topic: "shadow deployment means the model runs on mirrored traffic" is as
+close to "shadow tells you how users respond" as a sentence that says so. So the semantic match
+is scored (``statement_score``) with two lexical signals added to the similarity: the share of the
+claim's content words the sentence (or one of its clauses) uses, and the words only the wrong claim
+uses, not its correction or its key point ("free", "same", "enough"): those carry what is wrong.
 """
 
 from __future__ import annotations
@@ -15,9 +21,15 @@ from __future__ import annotations
 import re
 from collections import Counter
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from coach.grading.matching import contains
 from coach.text import STOPWORDS, stem_words, words
+
+if TYPE_CHECKING:  # pragma: no cover
+    from coach.grading.grader import GradingConfig
 
 # Words that turn a clause against what it names. Kept as cue words, never dropped as stopwords.
 NEGATORS = frozenset("""not no never nor cannot can't don't doesn't didn't won't wouldn't shouldn't isn't aren't
@@ -105,3 +117,66 @@ def same_polarity(sentence: str, claim: str) -> bool:
     """For a semantic match: the sentence is not negated or rejected where the claim is not, and vice versa."""
     mine, theirs = polarity_words(sentence), polarity_words(claim)
     return sum(mine.values()) % 2 == sum(theirs.values()) % 2 and bool(mine) == bool(theirs)
+
+
+_FUNCTION_STEMS = frozenset(stem_words(sorted(NEGATORS | QUANTIFIERS)))
+
+
+@lru_cache(maxsize=8192)
+def content_stems(text: str) -> frozenset[str]:
+    """Stems that carry a text's content: negation words and quantifiers left out (polarity reads those)."""
+    return frozenset(claim_tokens(text)) - _FUNCTION_STEMS
+
+
+def claim_overlap(unit: str, claim: str) -> float:
+    """Share of the claim's content stems that ``unit`` uses (0..1)."""
+    mine = content_stems(claim)
+    return len(mine & content_stems(unit)) / len(mine) if mine else 0.0
+
+
+@lru_cache(maxsize=4096)
+def distinctive_stems(claim: str, cues: tuple[str, ...], correction: str, point: str) -> frozenset[str]:
+    """Content stems of a misconception (claim and cues) that its correction and key point never use."""
+    wrong = content_stems(" ".join((claim, *cues)))
+    return wrong - content_stems(f"{correction} {point}")
+
+
+def statement_score(similarity: float, unit: str, claim: str, distinctive: frozenset[str],
+                    overlap_weight: float, word_bonus: float, max_words: int = 2) -> float:
+    """Similarity to the claim plus the lexical evidence that ``unit`` says it (see the module note)."""
+    words_used = len(distinctive & content_stems(unit))
+    return similarity + overlap_weight * claim_overlap(unit, claim) + word_bonus * min(words_used, max_words)
+
+
+def rejected(sentence: str, claim: str) -> bool:
+    """``sentence`` carries a rejecting word ("wrong", "useless", "myth") that the claim does not.
+
+    Checked on the whole sentence when a clause of it matches: "accuracy is fine, but that is a
+    myth here" does not state that accuracy is fine.
+    """
+    return bool(_rejector_words(sentence) - _rejector_words(claim))
+
+
+def keeps_stance(unit: str, claim: str) -> bool:
+    """``same_polarity``, and no more negating words than the claim: "it is not true that X isn't
+    needed" has the parity of "X isn't needed" but says the opposite."""
+    return same_polarity(unit, claim) and sum(polarity_words(unit).values()) <= sum(polarity_words(claim).values())
+
+
+def best_statement(units: list[str], whole: list[str], sims: np.ndarray, claim: str, distinctive: frozenset[str],
+                   cfg: "GradingConfig") -> int | None:
+    """Index of the unit (sentence or clause) that states ``claim``, or None.
+
+    ``sims`` holds each unit's similarity to the claim (-1 where the caller ruled it out); the unit
+    with the best ``statement_score`` at or above ``cfg.claim_score`` counts when it keeps the claim's
+    stance (``keeps_stance``) and its sentence, ``whole[i]``, carries no rejecting word the claim lacks.
+    """
+    reach = cfg.claim_overlap + cfg.claim_word_bonus * 2  # the most the lexical signals can add
+    scored = [(statement_score(float(sims[i]), units[i], claim, distinctive, cfg.claim_overlap, cfg.claim_word_bonus), i)
+              for i in np.flatnonzero(sims >= cfg.claim_score - reach)]
+    for score, i in sorted(scored, key=lambda t: -t[0]):
+        if score < cfg.claim_score:
+            return None
+        if not cfg.claim_polarity or (keeps_stance(units[i], claim) and not rejected(whole[i], claim)):
+            return int(i)
+    return None

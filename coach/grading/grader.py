@@ -21,7 +21,7 @@ from coach.errors import QueryError
 from coach.content.questions import Question, QuestionBank, RedFlag
 from coach.grading.guide_rubric import compose_rubric
 from coach.grading.matching import assign_evidence, clauses, contains, cue_tuple, nearest_attempts, promote_winners
-from coach.grading.claims import first_statement, same_polarity
+from coach.grading.claims import best_statement, distinctive_stems, first_statement, same_polarity
 from coach.grading.depth import level_of
 from coach.grading.vector_cache import VectorCache
 from coach.grading.results import (
@@ -51,9 +51,16 @@ class GradingConfig:
     offtopic_similarity: float = 0.30  # best sentence-to-rubric similarity below this: off-topic
     gibberish_share: float = 0.6       # share of known words below this: gibberish
     red_flag_penalty: int = 8          # points off per red flag or misconception stated, at most max_penalty
-    claim_similarity: float = 0.70     # a sentence this close to a misconception's claim states it...
-    claim_contrast: float = 0.0        # ...when closer to the claim than to its correction by this much
-    claim_polarity: bool = True        # ...and not negated where the claim is not (embeddings miss negation)
+    claim_similarity: float = 0.70     # a sentence this close to a red flag's text states it (same polarity)
+    # A sentence, or a clause of a long one, states a misconception when its statement_score (similarity
+    # to the claim + claim_overlap x share of the claim's content words + claim_word_bonus per word only
+    # the wrong claim uses, at most two) reaches claim_score...
+    claim_score: float = 0.90
+    claim_overlap: float = 0.3
+    claim_word_bonus: float = 0.03
+    claim_contrast: float = 0.0        # ...it is closer to the claim than to its correction by this much
+    claim_point_margin: float = 0.10   # ...no correct key point is closer to it than the claim by more than this
+    claim_polarity: bool = True        # ...and it keeps the claim's stance (keeps_stance: embeddings miss negation)
     manipulation_penalty: int = 30     # trying to instruct the grader costs more than any wrong claim
     listing_penalty: int = 20          # an answer that is mostly a list of terms shows no reasoning
     max_penalty: int = 40
@@ -215,7 +222,8 @@ class Grader:
         all_vecs = self.sentence_vectors.encode(batch) if batch else np.zeros((0, prep.prompt_vec.shape[0]), dtype="float32")
         vecs = all_vecs[: len(reasoned)]
         sentence_vecs = np.vstack([vecs, all_vecs[len(reasoned) + len(pieces):]])
-        wrong = self._misconceptions(question, prep, reasoned + others, sentence_vecs)
+        wrong = self._misconceptions(question, prep, reasoned + others, sentence_vecs, owner, pieces,
+                                     all_vecs[len(reasoned):len(reasoned) + len(pieces)])
         flags = self._red_flags(question.red_flags, prep, reasoned + others, sentence_vecs, scan.injections, n_words)
         best = np.full(len(question.rubric), -1.0)
         nearest = np.full(len(question.rubric), -1, dtype=int)
@@ -295,17 +303,31 @@ class Grader:
     def _semantic(self, vecs: np.ndarray, prep: _Prepared) -> np.ndarray:
         return np.maximum(vecs @ prep.point_vecs.T, (vecs @ prep.cue_vecs.T) * self.config.cue_weight)
 
-    def _misconceptions(self, question: Question, prep: _Prepared, all_sentences: list[str],
-                        vecs: np.ndarray) -> list[MisconceptionResult]:
-        """Misconceptions the answer states: a cue stated in a clause, or a sentence close to the claim, same polarity."""
+    def _misconceptions(self, question: Question, prep: _Prepared, all_sentences: list[str], vecs: np.ndarray,
+                        owner: list[int], pieces: list[str], piece_vecs: np.ndarray) -> list[MisconceptionResult]:
+        """Misconceptions the answer states: a cue stated in a clause, or a sentence (or a clause of it,
+        ``owner[i]`` is the sentence of ``pieces[i]``) that ``best_statement`` reads as the claim."""
         if not question.misconceptions or not all_sentences:
             return []
-        sims = vecs @ prep.claim_vecs.T
-        contrast = sims - vecs @ prep.correction_vecs.T
+        units = all_sentences + pieces
+        unit_vecs = np.vstack([vecs, piece_vecs]) if pieces else vecs
+        sentence_of = list(range(len(all_sentences))) + list(owner)
+        whole = [all_sentences[j] for j in sentence_of]
+        sims = unit_vecs @ prep.claim_vecs.T
+        contrast = sims - unit_vecs @ prep.correction_vecs.T
+        near_point = (unit_vecs @ prep.point_vecs.T).max(axis=1) if len(prep.point_vecs) else np.full(len(units), -1.0)
+        points = {p.id: p.text for p in question.rubric}
         found = []
         for k, wrong in enumerate(question.misconceptions):
-            said = first_statement(all_sentences, wrong.cues) or self._close_statement(
-                all_sentences, np.where(contrast[:, k] >= self.config.claim_contrast, sims[:, k], -1.0), wrong.claim)
+            said = first_statement(all_sentences, wrong.cues)
+            if said is None:
+                ok = (contrast[:, k] >= self.config.claim_contrast) & (
+                    sims[:, k] >= near_point - self.config.claim_point_margin)
+                distinctive = distinctive_stems(wrong.claim, tuple(wrong.cues), wrong.correction,
+                                                points.get(wrong.point, ""))
+                at = best_statement(units, whole, np.where(ok, sims[:, k], -1.0), wrong.claim, distinctive,
+                                    self.config)
+                said = None if at is None else all_sentences[sentence_of[at]]
             if said is not None:
                 found.append(MisconceptionResult(id=wrong.id, point=wrong.point, claim=wrong.claim,
                                                  correction=wrong.correction, section=wrong.section, evidence=said))
