@@ -19,7 +19,7 @@ import numpy as np
 from coach.grading.answer_checks import is_reasoned, scan_answer, wordlike_share
 from coach.errors import QueryError
 from coach.content.questions import Question, QuestionBank, RedFlag
-from coach.grading.guide_rubric import compose_rubric
+from coach.grading.guide_rubric import RUBRIC_NOTES, rubric_for
 from coach.grading.matching import assign_evidence, clauses, contains, cue_tuple, nearest_attempts, promote_winners
 from coach.grading.claims import best_statement, distinctive_stems, first_statement, same_polarity
 from coach.grading.depth import level_of
@@ -168,21 +168,10 @@ class Grader:
         return (self.bank.questions[ids[best]] if close else None), score
 
     def rubric_from_guide(self, text: str) -> Question:
-        """A rubric composed from the key points of the guide sections that best answer ``text``."""
+        """A rubric for ``text`` from the guide sections that best answer it (drafted by a model if one may)."""
         if self.searcher is None or self.guide is None:
             raise QueryError("no bank question matches and the guide index is not available: run `coach ingest`")
-        section_ids: list[str] = []
-        for hit in self.searcher.search(text, k=12):
-            if hit.section_id not in section_ids and len(section_ids) < self.config.guide_sections:
-                section_ids.append(hit.section_id)
-        drafted = self.drafter(text, section_ids) if self.drafter is not None and section_ids else None
-        if drafted is not None:
-            return drafted
-        points = compose_rubric(self.guide, section_ids)
-        if not points:
-            raise QueryError("no bank question matches and the guide has no section close enough to build a rubric")
-        return Question(id="guide:" + "+".join(section_ids), topic=self.guide.get(section_ids[0]).topic, level="mid",
-                        prompt=text, rubric=points)
+        return rubric_for(text, self.searcher, self.guide, self.config.guide_sections, self.drafter)
 
     # ----------------------------------------------------------------- grading
     def grade(self, question: Question | str, answer: str) -> GradeResult:
@@ -383,12 +372,8 @@ class Grader:
         covered = sorted((p for p in points if p.covered), key=lambda p: -p.weight)
         missed = sorted((p for p in points if not p.covered), key=lambda p: -p.weight)
         summary = f"{score}/100, {band.band}: {band.says}"
-        if source == "guide":
-            notes.insert(0, "No bank question was close enough; this rubric was built from the guide sections cited "
-                            "(their authored key points).")
-        elif source == "model":
-            notes.insert(0, "No bank question was close enough; this rubric was drafted by the configured model from "
-                            "the guide sections cited, checked against the bank's schema, and kept for this question.")
+        if source in RUBRIC_NOTES:
+            notes.insert(0, RUBRIC_NOTES[source])
         elif match_score < 1.0:
             notes.insert(0, f"Graded against the bank question {question.id}: {question.prompt}")
         return {

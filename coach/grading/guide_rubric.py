@@ -8,12 +8,21 @@ are never used as points. Probes are per dimension and name no answer.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
-from coach.content.questions import RubricPoint
+from coach.content.questions import Question, RubricPoint
+from coach.errors import QueryError
 
 if TYPE_CHECKING:  # pragma: no cover
     from coach.content.guide import Guide
+
+# What a grade says about a rubric that is not a bank question's (by GradeResult.rubric_source).
+RUBRIC_NOTES = {
+    "guide": "No bank question was close enough; this rubric was built from the guide sections cited "
+             "(their authored key points).",
+    "model": "No bank question was close enough; this rubric was drafted by the configured model from the guide "
+             "sections cited, checked against the bank's schema, and kept for this question.",
+}
 
 # The dimensions a design answer should touch, in the order an interview usually visits them.
 CORE_DIMENSIONS = ("framing", "metrics", "data", "modeling", "serving", "monitoring")
@@ -55,3 +64,21 @@ def compose_rubric(guide: "Guide", section_ids: list[str]) -> list[RubricPoint]:
         for _, sid, kp in sorted(chosen, key=lambda it: CORE_DIMENSIONS.index(it[2].dimension)
                                   if it[2].dimension in CORE_DIMENSIONS else len(CORE_DIMENSIONS))
     ]
+
+
+def rubric_for(text: str, searcher: Any, guide: "Guide", n_sections: int,
+               drafter: Callable[[str, list[str]], Question | None] | None = None) -> Question:
+    """The rubric for ``text`` from the best ``n_sections`` guide sections: a model's draft when one
+    is allowed and valid (``drafter``), else composed from the sections' authored key points."""
+    section_ids: list[str] = []
+    for hit in searcher.search(text, k=12):
+        if hit.section_id not in section_ids and len(section_ids) < n_sections:
+            section_ids.append(hit.section_id)
+    drafted = drafter(text, section_ids) if drafter is not None and section_ids else None
+    if drafted is not None:
+        return drafted
+    points = compose_rubric(guide, section_ids)
+    if not points:
+        raise QueryError("no bank question matches and the guide has no section close enough to build a rubric")
+    return Question(id="guide:" + "+".join(section_ids), topic=guide.get(section_ids[0]).topic, level="mid",
+                    prompt=text, rubric=points)
