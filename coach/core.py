@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from coach.search.ask import AskResult, GuideAnswerer
     from coach.practice.assessment import Assessment
+    from coach.grading.drafted_rubric import RubricDrafter
     from coach.grading.grader import Grader
     from coach.grading.results import GradeResult
     from coach.llm.phrasing import Phraser

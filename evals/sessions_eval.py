@@ -36,7 +36,6 @@ critique names exactly them. Every failing scenario is listed with its cause.
 
 from __future__ import annotations
 
-import re
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -362,19 +361,6 @@ def _normal(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def leaks_in(text: str, question: "Question", missing: set[str]) -> list[str]:
-    """Rubric point texts (any point) and multi-word cues of the ``missing`` points found in ``text``."""
-    low = _normal(text)
-    found = [f"text of {p.id}" for p in question.rubric if _normal(p.text) in low]
-    for p in question.rubric:
-        if p.id not in missing:
-            continue
-        for cue in p.cues:
-            if len(cue.split()) >= 2 and re.search(r"(?<!\w)" + re.escape(_normal(cue)) + r"(?!\w)", low):
-                found.append(f"cue '{cue}' of {p.id}")
-    return found
-
-
 def run_scenario(coach: "Coach", scenario: Scenario, mode: str) -> ScenarioOutcome:
     from coach.practice.interviewer import leaked_cues
 
@@ -473,12 +459,10 @@ def run_sessions_eval(coach: "Coach", labelled: list[dict[str, Any]], thresholds
 
 
 def probe_cue_overlaps(bank: "QuestionBank") -> list[str]:
-    """Bank probes that quote a multi-word cue of another point of the same question (a hint when
-    that other point is missing too); listed for authors, not gated."""
-    found = []
-    for q in bank:
-        for p in q.rubric:
-            others = {o.id for o in q.rubric if o.id != p.id}
-            for hit in leaks_in(p.probe, q, others):
-                found.append(f"{q.id}/{p.id} probe quotes {hit}")
-    return found
+    """Bank probes that quote a rubric text or a cue before the candidate said it, by the
+    interviewer's own check (``leaked_cues``: any point's multi-word cues, the probe's own point's
+    cues); listed for authors, not gated (tests/practice/test_interviewer.py gates the bank)."""
+    from coach.practice.interviewer import leaked_cues
+
+    return [f"{q.id}/{p.id} probe quotes {hit}" for q in bank for p in q.rubric
+            for hit in leaked_cues(p.probe, q, "", own=p.id)]

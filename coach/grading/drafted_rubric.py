@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -116,7 +116,3 @@ class RubricDrafter:
     def _question(self, question: str, points: list[RubricPoint], section_ids: list[str]) -> Question:
         topic = self.guide.get(section_ids[0]).topic if section_ids and self.guide.get(section_ids[0]) else "lifecycle"
         return Question(id="model:" + self.key(question)[:12], topic=topic, level="mid", prompt=question, rubric=points)
-
-
-def as_json(points: list[RubricPoint]) -> list[dict[str, Any]]:
-    return [p.model_dump() for p in points]

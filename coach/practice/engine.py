@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from coach.grading.critique import Critique, build_critique
 from coach.errors import QueryError, SessionError
 from coach.practice.interviewer import (
-    STAGE_TITLES, Move, after_move, follow_ups_left, new_state, next_move, session_deadline, stage_deadline,
+    Move, StageClock, after_move, follow_ups_left, new_state, next_move, session_deadline, stage_deadline,
 )
 from coach.practice.twist import grade_twist
 from coach.practice.whiteboard import read_diagram
@@ -72,12 +72,8 @@ class SessionView:
     diagram: str = ""  # the candidate's latest diagram (Mermaid)
 
     @property
-    def stage_title(self) -> str:
-        return STAGE_TITLES[self.stage]
-
-    @property
-    def stage_number(self) -> int:
-        return STAGES.index(self.stage) + 1
+    def clock(self) -> StageClock:
+        return StageClock(self.status, self.stage, self.stage_ends_at)
 
 
 @dataclass
@@ -171,6 +167,12 @@ class PracticeEngine:
             ends_at=session_deadline(state, plan), diagram=state.get("diagram", ""),
         )
 
+    def clock(self, session_id: str) -> StageClock:
+        """The session's stage and its deadline from the session row alone (the countdown asks every second)."""
+        row = self.store.get_session(session_id)
+        return StageClock(row.status, row.state.get("stage", STAGES[0]),
+                          stage_deadline(row.state, self.config.stage_minutes))
+
     def respond(self, session_id: str, text: str, diagram: str | None = None) -> CoachReply:
         """Take the candidate's turn: an answer (with an optional diagram), a clarifying question, or "done"."""
         row = self.store.get_session(session_id)
@@ -228,7 +230,7 @@ class PracticeEngine:
         if move.kind == "critique":
             return self.finish(session_id, grade=grade)
         covered = [p.id for p in grade.points if p.covered]
-        return self._follow_up(session_id, question, move, last, grade, covered)
+        return self._follow_up(session_id, question, move, last, grade, covered, said="\n".join(state["answers"]))
 
     def finish(self, session_id: str, grade: "GradeResult | None" = None) -> CoachReply:
         """Grade everything said so far and stream the critique (deterministic card first)."""
@@ -269,11 +271,10 @@ class PracticeEngine:
         return CoachReply(kind="note", chunks=self._recorded(session_id, "note", iter([text])))
 
     def _follow_up(self, session_id: str, question: "Question", move: Move, last: str, grade: "GradeResult",
-                   covered: list[str]) -> CoachReply:
-        said = "\n".join(self.store.get_session(session_id).state.get("answers", []))
+                   covered: list[str], said: str) -> CoachReply:
         banned = _banned_phrases(question, said)
         reply = CoachReply(kind=move.kind, chunks=iter(()), grade=grade)
-        lead = " ".join(part for part in (move.transition, move.ack) if part)
+        lead = move.lead
 
         def chunks() -> Iterator[str]:
             if lead:

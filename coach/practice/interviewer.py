@@ -66,9 +66,26 @@ class Move:
     transition: str = ""    # said when the stage changes
 
     @property
-    def text(self) -> str:
-        lead = " ".join(part for part in (self.transition, self.ack) if part)
-        return f"{lead}\n\n{self.ask}" if lead else self.ask
+    def lead(self) -> str:
+        """What the coach says before the question: the stage change, then the acknowledgement."""
+        return " ".join(part for part in (self.transition, self.ack) if part)
+
+
+@dataclass(frozen=True)
+class StageClock:
+    """Where a session stands in its time plan: what the stage line needs, read without the transcript."""
+
+    status: str
+    stage: str
+    stage_ends_at: float
+
+    @property
+    def stage_title(self) -> str:
+        return STAGE_TITLES[self.stage]
+
+    @property
+    def stage_number(self) -> int:
+        return STAGES.index(self.stage) + 1
 
 
 def new_state(now: float) -> dict[str, Any]:

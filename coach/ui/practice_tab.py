@@ -24,6 +24,7 @@ from coach.ui.common import (
 if TYPE_CHECKING:  # pragma: no cover
     from coach.core import Coach
     from coach.practice.engine import SessionView
+    from coach.practice.interviewer import StageClock
 
 CARD_PLACEHOLDER = "_The critique card appears here when you finish (press **I'm done**)._"
 CRITIQUE_IN_CARD = "Here is my critique: see the card beside the chat."
@@ -83,13 +84,13 @@ def info_line(view: "SessionView") -> str:
             "or press **I'm done** for the critique.")
 
 
-def stage_line(view: "SessionView | None", now: float | None = None) -> str:
+def stage_line(clock: "StageClock | None", now: float | None = None) -> str:
     """'Stage 2 of 4 · High-level design · 05:12 left in this stage' (the plan, not a hard limit)."""
-    if view is None or view.status != "active":
+    if clock is None or clock.status != "active":
         return ""
-    left = int(round(view.stage_ends_at - (time.time() if now is None else now)))
-    clock = f"{max(left, 0) // 60:02d}:{max(left, 0) % 60:02d} left in this stage" if left > 0 else "over its time"
-    return f"**Stage {view.stage_number} of 4** · {view.stage_title} · {clock}"
+    left = int(round(clock.stage_ends_at - (time.time() if now is None else now)))
+    shown = f"{max(left, 0) // 60:02d}:{max(left, 0) % 60:02d} left in this stage" if left > 0 else "over its time"
+    return f"**Stage {clock.stage_number} of 4** · {clock.stage_title} · {shown}"
 
 
 def countdown_text(deadline: float | None, now: float | None = None) -> str:
@@ -182,7 +183,7 @@ def build_practice_tab(coach: "Coach", reports: ReportFiles) -> PracticeTab:
             chat: messages, info: info_line(view), card: stored_card or CARD_PLACEHOLDER,
             download: reports.write(coach, view.session_id),
             session_box: view.session_id, message: "", session_id: view.session_id, deadline: new_deadline,
-            stage_text: stage_line(view), diagram: "", **side_by_side(view, bool(stored_card)),
+            stage_text: stage_line(view.clock), diagram: "", **side_by_side(view, bool(stored_card)),
         }
         if timer is not None:
             running = new_deadline is not None and view.status == "active"
@@ -229,7 +230,7 @@ def build_practice_tab(coach: "Coach", reports: ReportFiles) -> PracticeTab:
             messages = [*messages[:-1], {"role": "assistant", "content": no_images(shown)}]
             yield {chat: messages}
         view = coach.engine.view(sid)
-        final = {chat: messages, info: info_line(view), stage_text: stage_line(view),
+        final = {chat: messages, info: info_line(view), stage_text: stage_line(view.clock),
                  download: reports.write(coach, sid), **side_by_side(view, card_text is not None)}
         if card_text is not None:
             final[card] = card_text
@@ -274,15 +275,15 @@ def build_practice_tab(coach: "Coach", reports: ReportFiles) -> PracticeTab:
             # The store, not the tick's inputs, says whether the session ended: a tick fired just
             # before the critique must not put the countdown back.
             try:
-                view = coach.engine.view(sid) if sid is not None else None
+                clock = coach.engine.clock(sid) if sid is not None else None
             except CoachError:
                 return {timer_text: gr.skip(), stage_text: gr.skip(), timer: gr.Timer(active=False)}
-            if view is not None and view.status != "active":
+            if clock is not None and clock.status != "active":
                 return {timer_text: "Session finished.", stage_text: "", timer: gr.Timer(active=False)}
             text = countdown_text(current_deadline)
             if current_deadline is None or current_deadline <= time.time():
-                return {timer_text: text, stage_text: stage_line(view), timer: gr.Timer(active=False)}
-            return {timer_text: text, stage_text: stage_line(view)}
+                return {timer_text: text, stage_text: stage_line(clock), timer: gr.Timer(active=False)}
+            return {timer_text: text, stage_text: stage_line(clock)}
 
         timer.tick(on_tick, [session_id, deadline], [timer_text, stage_text, timer], show_progress="hidden",
                    concurrency_limit=None, api_visibility="undocumented")
