@@ -61,7 +61,10 @@ def startup(data_dir, repeat: int) -> list[str]:
 
 
 def web_first_page(data_dir, repeat: int) -> list[str]:
-    """Seconds from launching a server process to its first page: `coach serve` vs a bare Gradio app."""
+    """Seconds from launching a server process to its first page: `coach serve` vs a bare Gradio app.
+
+    Both with Gradio's telemetry off (the coach never phones home; its start-up threads cost ~0.2 s).
+    """
     import os
     import socket
     import urllib.request
@@ -88,7 +91,7 @@ def web_first_page(data_dir, repeat: int) -> list[str]:
             proc.terminate()
             proc.wait(timeout=30)
 
-    bare = [sys.executable, "-c", "import sys, gradio as gr\nwith gr.Blocks() as app:\n    gr.Markdown('hi')\n"
+    bare = [sys.executable, "-c", "import sys, gradio as gr\nwith gr.Blocks(analytics_enabled=False) as app:\n    gr.Markdown('hi')\n"
             "app.launch(server_name='127.0.0.1', server_port=int(sys.argv[1]))"]
     ours = [sys.executable, "-m", "coach.cli", "serve", "--host", "127.0.0.1", "--port"]
     base = [first_page(bare) for _ in range(repeat)]

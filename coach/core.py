@@ -102,9 +102,10 @@ class Coach:
     @cached_property
     def bank(self) -> "QuestionBank":
         """Rubric and questions, with every section link checked against the guide."""
-        from coach.content.questions import load_question_bank
+        from coach.content.cache import load_bank_cached
 
-        return load_question_bank(self.settings.knowledge_dir, set(self.guide.sections))
+        return load_bank_cached(self.settings.knowledge_dir, set(self.guide.sections),
+                                self.settings.data_dir / "cache")
 
     @cached_property
     def grader(self) -> "Grader":

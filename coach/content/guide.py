@@ -15,6 +15,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from coach.content.yaml_io import load_yaml
 from coach.errors import KnowledgeError
 from coach.settings import TOPICS
 
@@ -173,7 +174,7 @@ def parse_section(path: Path, root: Path) -> Section:
     if not match:
         raise KnowledgeError(f"{rel}:1: missing YAML front matter (the file must start with '---')")
     try:
-        data = yaml.safe_load(match.group(1))
+        data = load_yaml(match.group(1))
     except yaml.YAMLError as exc:
         raise _yaml_error(rel, match.group(1), exc) from None
     if not isinstance(data, dict):

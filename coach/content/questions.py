@@ -14,6 +14,7 @@ from typing import Iterable
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from coach.content.yaml_io import LOADER
 from coach.content.facts import check_facts
 from coach.errors import KnowledgeError
 from coach.settings import LEVELS, TOPICS
@@ -192,16 +193,14 @@ class QuestionBank:
         return len(self.questions)
 
 
-# libyaml's parser when PyYAML was built with it: the bank is ~15K lines and the pure-Python
-# parser took seconds to read it (every ingest and every process start validates the bank).
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 
 def _read_yaml(path: Path, label: str) -> tuple[object, yaml.Node | None]:
     try:
         text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=_LOADER)
-        loader = _LOADER("")
+        node = yaml.compose(text, Loader=LOADER)
+        loader = LOADER("")
         try:  # build the data from the node already parsed (one parse, not two)
             data = loader.construct_document(node) if node is not None else None
         finally:

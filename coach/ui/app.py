@@ -55,7 +55,7 @@ def build_app(coach: "Coach") -> gr.Blocks:
     # bounds the deterministic work: grading, the critique card and template replies never wait
     # behind another user's model call.
     with _default_concurrency(settings.server.handler_concurrency):
-        app = gr.Blocks(title=TITLE, delete_cache=(3600, 3600))
+        app = gr.Blocks(title=TITLE, delete_cache=(3600, 3600), analytics_enabled=False)
     with app:
         gr.Markdown(f"## {TITLE}\n"
                     f"Offline practice for ML system design interviews · chat model: `{settings.llm.mode}`")

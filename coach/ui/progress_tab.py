@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from coach.practice.progress import mastery_over_time
 from coach.ui.common import ReportFiles, check_input, guarded, toast, user_of
@@ -16,13 +14,19 @@ from coach.ui.common import ReportFiles, check_input, guarded, toast, user_of
 if TYPE_CHECKING:  # pragma: no cover
     from coach.core import Coach
     from coach.store.sessions import Mastery
+    from matplotlib.figure import Figure
+
     from coach.ui.practice_tab import PracticeTab
 
 SESSION_COLUMNS = ["id", "when", "kind", "question", "status", "score"]
 
 
-def progress_figure(mastery: "Mastery", dimension_name) -> Figure:
+def progress_figure(mastery: "Mastery", dimension_name) -> "Figure":
     """Two panels: running mastery per topic and per dimension after each finished session."""
+    # matplotlib costs ~0.3 s to import: paid when the Progress tab is opened, not at start-up.
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     rows = mastery_over_time(mastery.history)
     fig = Figure(figsize=(13, 4.2), layout="constrained")
     if not rows:
