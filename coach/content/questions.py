@@ -108,6 +108,9 @@ class Misconception(_Strict):
     point: str = Field(min_length=1)  # the rubric point the claim contradicts
     claim: str = Field(min_length=10)  # the claim as a candidate would state it
     cues: list[str] = Field(min_length=1)  # phrases that state the claim
+    # Sentences a candidate might write that state the claim in their own words: the grader
+    # matches an answer against these as well as the claim (candidates rarely use its words).
+    says: list[str] = Field(default_factory=list)
     correction: str = Field(min_length=10)  # one line: what is true instead
     section: str = Field(min_length=2)  # the guide section that teaches it
     challenge: str = Field(min_length=10)  # makes the candidate reconsider, without the answer

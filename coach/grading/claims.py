@@ -163,20 +163,24 @@ def keeps_stance(unit: str, claim: str) -> bool:
     return same_polarity(unit, claim) and sum(polarity_words(unit).values()) <= sum(polarity_words(claim).values())
 
 
-def best_statement(units: list[str], whole: list[str], sims: np.ndarray, claim: str, distinctive: frozenset[str],
-                   cfg: "GradingConfig") -> int | None:
+def best_statement(units: list[str], whole: list[str], sims: np.ndarray, claim: str | list[str],
+                   distinctive: frozenset[str], cfg: "GradingConfig") -> int | None:
     """Index of the unit (sentence or clause) that states ``claim``, or None.
 
-    ``sims`` holds each unit's similarity to the claim (-1 where the caller ruled it out); the unit
-    with the best ``statement_score`` at or above ``cfg.claim_score`` counts when it keeps the claim's
-    stance (``keeps_stance``) and its sentence, ``whole[i]``, carries no rejecting word the claim lacks.
+    ``sims`` holds each unit's similarity to the claim (-1 where the caller ruled it out); ``claim``
+    may be one text per unit (the wording of the claim closest to that unit: the claim itself or
+    one of the ways candidates say it). The unit with the best ``statement_score`` at or above
+    ``cfg.claim_score`` counts when it keeps that wording's stance (``keeps_stance``) and its
+    sentence, ``whole[i]``, carries no rejecting word the wording lacks.
     """
+    claims = [claim] * len(units) if isinstance(claim, str) else claim
     reach = cfg.claim_overlap + cfg.claim_word_bonus * 2  # the most the lexical signals can add
-    scored = [(statement_score(float(sims[i]), units[i], claim, distinctive, cfg.claim_overlap, cfg.claim_word_bonus), i)
+    scored = [(statement_score(float(sims[i]), units[i], claims[i], distinctive, cfg.claim_overlap,
+                               cfg.claim_word_bonus), i)
               for i in np.flatnonzero(sims >= cfg.claim_score - reach)]
     for score, i in sorted(scored, key=lambda t: -t[0]):
         if score < cfg.claim_score:
             return None
-        if not cfg.claim_polarity or (keeps_stance(units[i], claim) and not rejected(whole[i], claim)):
+        if not cfg.claim_polarity or (keeps_stance(units[i], claims[i]) and not rejected(whole[i], claims[i])):
             return int(i)
     return None

@@ -54,8 +54,11 @@ class GradingConfig:
     claim_similarity: float = 0.70     # a sentence this close to a red flag's text states it (same polarity)
     # A sentence, or a clause of a long one, states a misconception when its statement_score (similarity
     # to the claim + claim_overlap x share of the claim's content words + claim_word_bonus per word only
-    # the wrong claim uses, at most two) reaches claim_score...
-    claim_score: float = 0.90
+    # the wrong claim uses, at most two) reaches claim_score. Similarity and overlap are taken against the
+    # closest of the claim and its `says` (how candidates state it). On the held-out dev split with the
+    # `says` in the bank: 0.90 caught 18/36 with 3/518 clean sentences flagged, 0.84 20/36 with 10/518,
+    # 0.80 24/36 with 19/518...
+    claim_score: float = 0.84
     claim_overlap: float = 0.3
     claim_word_bonus: float = 0.03
     claim_contrast: float = 0.0        # ...it is closer to the claim than to its correction by this much
@@ -79,7 +82,9 @@ class _Prepared:
     cue_vecs: np.ndarray            # (points, dim): the cue list as one phrase
     cue_stems: list[list[tuple[str, ...]]]
     prompt_vec: np.ndarray
-    claim_vecs: np.ndarray          # (misconceptions, dim)
+    claim_vecs: np.ndarray          # (reference texts, dim): each misconception's claim, then its `says`
+    claim_texts: list[str]          # the reference texts, in the same order
+    claim_owner: np.ndarray         # (reference texts,): the misconception each one states
     flag_vecs: np.ndarray           # (red flags, dim)
     correction_vecs: np.ndarray     # (misconceptions, dim)
 
@@ -129,7 +134,7 @@ class Grader:
         if cached is not None:
             return cached
         groups = [[p.text for p in question.rubric], [", ".join(p.cues) for p in question.rubric], [question.prompt],
-                  [m.claim for m in question.misconceptions], [f.text for f in question.red_flags],
+                  [t for m in question.misconceptions for t in (m.claim, *m.says)], [f.text for f in question.red_flags],
                   [m.correction for m in question.misconceptions]]
         vecs = self.embeddings.encode([t for g in groups for t in g])  # one batch, split back per group
         point_vecs, cue_vecs, prompt_vecs, claim_vecs, flag_vecs, correction_vecs = np.split(
@@ -138,6 +143,8 @@ class Grader:
             point_vecs=point_vecs, cue_vecs=cue_vecs,
             cue_stems=[[cue_tuple(c) for c in p.cues] for p in question.rubric],
             prompt_vec=prompt_vecs[0], claim_vecs=claim_vecs, flag_vecs=flag_vecs, correction_vecs=correction_vecs,
+            claim_texts=[t for m in question.misconceptions for t in (m.claim, *m.says)],
+            claim_owner=np.array([k for k, m in enumerate(question.misconceptions) for _ in (m.claim, *m.says)], dtype=int),
         )
         with self._lock:
             self._prepared[question.id] = prepared
@@ -145,8 +152,15 @@ class Grader:
 
     @cached_property
     def _prompt_matrix(self) -> tuple[list[str], np.ndarray]:
+        """Two views of each bank question: its prompt, and its prompt with the context.
+
+        An interviewer who asks in their own words usually describes the situation (the context:
+        "one card payment in fifty gets no counts back") more than the bank's prompt does; on the
+        held-out dev split the prompt alone matched 3 of 5 rephrased questions, either view all 5.
+        """
         ids = list(self.bank.questions)
-        texts = [self.bank.questions[i].prompt for i in ids]
+        texts = [t for i in ids for t in (self.bank.questions[i].prompt,
+                                          f"{self.bank.questions[i].prompt} {self.bank.questions[i].context}")]
         return ids, self.embeddings.encode(texts) if texts else np.zeros((0, 384), dtype="float32")
 
     # ----------------------------------------------------------------- question matching
@@ -157,7 +171,7 @@ class Grader:
         ids, matrix = self._prompt_matrix
         if not ids:
             return None, 0.0
-        sims = matrix @ self.embeddings.encode([text])[0]
+        sims = (matrix @ self.embeddings.encode([text])[0]).reshape(len(ids), 2).max(axis=1)
         order = np.argsort(-sims)
         best = int(order[0])
         score = float(sims[best])
@@ -302,7 +316,14 @@ class Grader:
         unit_vecs = np.vstack([vecs, piece_vecs]) if pieces else vecs
         sentence_of = list(range(len(all_sentences))) + list(owner)
         whole = [all_sentences[j] for j in sentence_of]
-        sims = unit_vecs @ prep.claim_vecs.T
+        ref_sims = unit_vecs @ prep.claim_vecs.T              # (units, reference texts)
+        sims = np.full((len(units), len(question.misconceptions)), -1.0)
+        nearest_ref = np.zeros_like(sims, dtype=int)           # per unit and misconception: its closest text
+        for k in range(len(question.misconceptions)):
+            refs = np.flatnonzero(prep.claim_owner == k)
+            best = ref_sims[:, refs].argmax(axis=1)
+            nearest_ref[:, k] = refs[best]
+            sims[:, k] = ref_sims[np.arange(len(units)), refs[best]]
         contrast = sims - unit_vecs @ prep.correction_vecs.T
         near_point = (unit_vecs @ prep.point_vecs.T).max(axis=1) if len(prep.point_vecs) else np.full(len(units), -1.0)
         points = {p.id: p.text for p in question.rubric}
@@ -312,10 +333,10 @@ class Grader:
             if said is None:
                 ok = (contrast[:, k] >= self.config.claim_contrast) & (
                     sims[:, k] >= near_point - self.config.claim_point_margin)
-                distinctive = distinctive_stems(wrong.claim, tuple(wrong.cues), wrong.correction,
+                distinctive = distinctive_stems(wrong.claim, (*wrong.cues, *wrong.says), wrong.correction,
                                                 points.get(wrong.point, ""))
-                at = best_statement(units, whole, np.where(ok, sims[:, k], -1.0), wrong.claim, distinctive,
-                                    self.config)
+                claims = [prep.claim_texts[r] for r in nearest_ref[:, k]]
+                at = best_statement(units, whole, np.where(ok, sims[:, k], -1.0), claims, distinctive, self.config)
                 said = None if at is None else all_sentences[sentence_of[at]]
             if said is not None:
                 found.append(MisconceptionResult(id=wrong.id, point=wrong.point, claim=wrong.claim,

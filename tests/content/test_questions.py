@@ -121,3 +121,12 @@ def test_bad_rubric_file(bank_dir):
     (bank_dir / "rubric.yaml").write_text("levels: {junior: x}\n")
     with pytest.raises(KnowledgeError, match="rubric.yaml"):
         _load(bank_dir)
+
+
+def test_every_misconception_says_how_candidates_state_it(real_bank):
+    """Three sentences per misconception, distinct, none a copy of the claim: the grader matches against them."""
+    for q in real_bank:
+        for m in q.misconceptions:
+            assert len(m.says) >= 3, f"{q.id}/{m.id}"
+            assert len(set(m.says)) == len(m.says), f"{q.id}/{m.id}"
+            assert all(s.strip().rstrip(".").lower() != m.claim.strip().rstrip(".").lower() for s in m.says), f"{q.id}/{m.id}"

@@ -142,7 +142,8 @@ def test_no_bank_claim_is_read_as_stated_when_rejected_and_every_one_when_stated
         m, prep = question.misconceptions[k], grader.prepare(question)
         point = next((p.text for p in question.rubric if p.id == m.point), "")
         words = distinctive_stems(m.claim, tuple(m.cues), m.correction, point)
-        got = best_statement([text], [text], np.array([float(vec @ prep.claim_vecs[k])]), m.claim, words, grader.config)
+        row = int(np.flatnonzero(prep.claim_owner == k)[0])  # the claim's own text comes first, then its `says`
+        got = best_statement([text], [text], np.array([float(vec @ prep.claim_vecs[row])]), m.claim, words, grader.config)
         if stated and got is None:
             missed.append(text)
         elif not stated and got is not None:
@@ -150,3 +151,21 @@ def test_no_bank_claim_is_read_as_stated_when_rejected_and_every_one_when_stated
     assert len(cases) > 1000
     assert not fired, fired[:10]
     assert not missed, missed[:10]
+
+
+def test_a_misconception_is_matched_through_how_candidates_say_it(grader):
+    """A sentence far from the claim's words is caught through one of the misconception's `says`;
+    the same misconception without `says` does not catch it, and the sentence's rejection is not caught."""
+    question = grader.bank.get("dp-q10")
+    wrong = next(m for m in question.misconceptions if m.id == "shadow-free")
+    sentence = "Running the challenger on copied requests is something we get for nothing, so I'd leave it on all week."
+    says = [sentence.replace("copied requests", "duplicated requests").replace("all week", "for the whole week")]
+    with_says = question.model_copy(update={
+        "id": "test-says", "misconceptions": [wrong.model_copy(update={"says": says})]})
+    without = question.model_copy(update={
+        "id": "test-no-says", "misconceptions": [wrong.model_copy(update={"says": [], "cues": ["shadow costs nothing"]})]})
+    assert {m.id for m in grader.grade(with_says, sentence).misconceptions} == {"shadow-free"}
+    assert not grader.grade(without, sentence).misconceptions
+    rejected = ("Running the challenger on copied requests is not something we get for nothing: it doubles the "
+                "scoring load, so I'd leave it on for two days only.")
+    assert not grader.grade(with_says, rejected).misconceptions

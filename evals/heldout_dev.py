@@ -1,0 +1,45 @@
+"""Dev-split figures and misses of the held-out grading eval, for tuning the grader (never the test split).
+
+``python -m evals.heldout_dev [--misses] [--data-dir DIR]`` prints precision, recall, levels,
+misconceptions caught and false alarms on the dev split; ``--misses`` adds every uncaught
+labelled misconception with the answer's sentences, and every false alarm with its sentence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from evals.common import DEFAULT_DATA_DIR, eval_coach
+from evals.heldout_eval import load_heldout, run_heldout_eval, summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.heldout_dev")
+    parser.add_argument("--misses", action="store_true", help="print uncaught misconceptions and false alarms")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    args = parser.parse_args(argv)
+    coach = eval_coach(args.data_dir)
+    grader = coach.grader
+    dev = [it for it in load_heldout() if it["split"] == "dev"]  # only the dev split is ever read here
+    print(summary(run_heldout_eval(grader, dev, splits=("dev",))))
+    if args.misses:
+        for item in dev:
+            question = grader.bank.get(item["question_id"])
+            grade = grader.grade(question, item["answer"])
+            reported = {m.id: m.evidence for m in grade.misconceptions}
+            labelled = set(item.get("misconceptions") or [])
+            for wrong_id in sorted(labelled - set(reported)):
+                wrong = next(m for m in question.misconceptions if m.id == wrong_id)
+                print(f"\n--- MISSED {item['id']} {question.id} {wrong_id}: {wrong.claim}")
+                print("    " + item["answer"].strip().replace("\n", "\n    "))
+            for wrong_id, evidence in sorted(reported.items()):
+                if wrong_id not in labelled:
+                    claim = next(m.claim for m in question.misconceptions if m.id == wrong_id)
+                    print(f"\n+++ FALSE ALARM {item['id']} {question.id} {wrong_id}: {claim}\n    sentence: {evidence}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
