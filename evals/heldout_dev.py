@@ -23,7 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     coach = eval_coach(args.data_dir)
     grader = coach.grader
     dev = [it for it in load_heldout() if it["split"] == "dev"]  # only the dev split is ever read here
-    print(summary(run_heldout_eval(grader, dev, splits=("dev",))))
+    result = run_heldout_eval(grader, dev, splits=("dev",))
+    print(summary(result))
+    print(f"rephrased_questions.yaml (tuning set): {result.tuning_matched}/{result.tuning_total} matched right, "
+          f"{result.tuning_wrong} wrong")
     if args.misses:
         for item in dev:
             question = grader.bank.get(item["question_id"])

@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from coach.grading.grader import Grader
 
 HELDOUT_FILE = Path(__file__).resolve().parent / "data" / "grading_heldout.yaml"
+REPHRASED_FILE = Path(__file__).resolve().parent / "data" / "rephrased_questions.yaml"
 LEVELS = ("missed", "mentioned", "explained")
 
 
@@ -93,9 +94,14 @@ class SplitResult:
 @dataclass
 class HeldoutResult:
     splits: dict[str, SplitResult] = field(default_factory=dict)
+    tuning_matched: int = 0          # evals/data/rephrased_questions.yaml (tuned on): matched to the right question
+    tuning_wrong: int = 0
+    tuning_total: int = 0
 
     def as_json(self) -> dict[str, Any]:
-        return {name: s.as_json() for name, s in self.splits.items()}
+        return {**{name: s.as_json() for name, s in self.splits.items()},
+                "rephrased_tuning_set": {"right": self.tuning_matched, "wrong": self.tuning_wrong,
+                                         "total": self.tuning_total}}
 
     def checks(self, thresholds: dict[str, Any]) -> list[Check]:
         t = thresholds.get("heldout", {})
@@ -118,6 +124,10 @@ class HeldoutResult:
               f"{res.clean_flagged}/{res.clean_sentences}", maximum=True)
             g("rephrased question graded within 10 points of the bank question", res.rephrase_within,
               "rephrased_within_10", f"{res.rephrased_within_10}/{res.rephrased}; matched {res.rephrased_matched}")
+        if self.tuning_total:
+            out.append(gate("Question matching (rephrased_questions.yaml, tuned on): matched to the right question",
+                            "all", ratio(self.tuning_matched, self.tuning_total), None,
+                            note=f"{self.tuning_matched}/{self.tuning_total}; {self.tuning_wrong} to a wrong one"))
         return out
 
 
@@ -159,6 +169,12 @@ def run_heldout_eval(grader: "Grader", items: list[dict[str, Any]] | None = None
                 gap = abs(free.score - grade.score)
                 res.rephrase_gaps.append(gap)
                 res.rephrased_within_10 += gap <= 10
+    if REPHRASED_FILE.is_file():
+        for item in yaml.safe_load(REPHRASED_FILE.read_text(encoding="utf-8"))["items"]:
+            found, _ = grader.match_question(" ".join(item["asked_as"].split()))
+            result.tuning_total += 1
+            result.tuning_matched += found is not None and found.id == item["question_id"]
+            result.tuning_wrong += found is not None and found.id != item["question_id"]
     return result
 
 

@@ -97,6 +97,8 @@ class RedFlag(_Strict):
     id: str
     text: str
     cues: list[str] = Field(min_length=1)
+    # Sentences a candidate might write that commit the flag in their own words (as for misconceptions).
+    says: list[str] = Field(default_factory=list)
     # Asked when the answer shows the flag: makes the candidate reconsider, never gives the answer.
     challenge: str = ""
 

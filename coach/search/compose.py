@@ -19,7 +19,7 @@ import numpy as np
 
 from coach.search.answer_shapes import Picked, shape_bonus
 
-_META = re.compile(r"\binterview(s|er|ers|ed)?\b", re.I)
+_META = re.compile(r"\binterview(s|er|ers|ed)?\b|\bthis (section|page|chapter)\b", re.I)
 
 # Relevance weights, tuned on the dev split of evals/data/ask_questions.yaml.
 W_TERMS = 0.6        # share of the question's IDF weight the sentence contains

@@ -142,8 +142,8 @@ def test_no_bank_claim_is_read_as_stated_when_rejected_and_every_one_when_stated
         m, prep = question.misconceptions[k], grader.prepare(question)
         point = next((p.text for p in question.rubric if p.id == m.point), "")
         words = distinctive_stems(m.claim, tuple(m.cues), m.correction, point)
-        row = int(np.flatnonzero(prep.claim_owner == k)[0])  # the claim's own text comes first, then its `says`
-        got = best_statement([text], [text], np.array([float(vec @ prep.claim_vecs[row])]), m.claim, words, grader.config)
+        row = int(np.flatnonzero(prep.claims.owner == k)[0])  # the claim's own text comes first, then its `says`
+        got = best_statement([text], [text], np.array([float(vec @ prep.claims.vecs[row])]), m.claim, words, grader.config)
         if stated and got is None:
             missed.append(text)
         elif not stated and got is not None:
