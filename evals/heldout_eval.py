@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from coach.grading.results import LISTING_FLAG, MANIPULATION_FLAG
 from coach.text import sentences
 from evals.common import Check, gate, ratio
 
@@ -31,6 +32,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 HELDOUT_FILE = Path(__file__).resolve().parent / "data" / "grading_heldout.yaml"
 REPHRASED_FILE = Path(__file__).resolve().parent / "data" / "rephrased_questions.yaml"
+REDFLAG_FILE = Path(__file__).resolve().parent / "data" / "redflag_answers.yaml"
+_EVERY_QUESTION_FLAGS = {MANIPULATION_FLAG, LISTING_FLAG}  # not the question's own red flags
 LEVELS = ("missed", "mentioned", "explained")
 
 
@@ -56,6 +59,10 @@ class SplitResult:
     rephrased_matched: int = 0
     rephrased_within_10: int = 0
     rephrase_gaps: list[int] = field(default_factory=list)
+    flags_labelled: int = 0          # evals/data/redflag_answers.yaml: red flags said in the candidate's own words
+    flags_caught: int = 0
+    clean_answers: int = 0           # ...and answers that commit none (many reject one)
+    clean_answers_flagged: int = 0
     confusion: dict[str, dict[str, int]] = field(default_factory=dict)
     misses: list[str] = field(default_factory=list)
 
@@ -124,6 +131,11 @@ class HeldoutResult:
               f"{res.clean_flagged}/{res.clean_sentences}", maximum=True)
             g("rephrased question graded within 10 points of the bank question", res.rephrase_within,
               "rephrased_within_10", f"{res.rephrased_within_10}/{res.rephrased}; matched {res.rephrased_matched}")
+            if res.flags_labelled:
+                g("red flags said in own words caught", ratio(res.flags_caught, res.flags_labelled), "red_flags_caught",
+                  f"{res.flags_caught}/{res.flags_labelled}")
+                g("answers with no red flag that get one", ratio(res.clean_answers_flagged, res.clean_answers),
+                  "red_flag_false_alarms_max", f"{res.clean_answers_flagged}/{res.clean_answers}", maximum=True)
         if self.tuning_total:
             out.append(gate("Question matching (rephrased_questions.yaml, tuned on): matched to the right question",
                             "all", ratio(self.tuning_matched, self.tuning_total), None,
@@ -169,6 +181,14 @@ def run_heldout_eval(grader: "Grader", items: list[dict[str, Any]] | None = None
                 gap = abs(free.score - grade.score)
                 res.rephrase_gaps.append(gap)
                 res.rephrased_within_10 += gap <= 10
+        flag_items = yaml.safe_load(REDFLAG_FILE.read_text(encoding="utf-8"))["items"] if REDFLAG_FILE.is_file() else []
+        for item in (it for it in flag_items if it["split"] == split):
+            got = {f.id for f in grader.grade(grader.bank.get(item["question_id"]), item["answer"]).red_flags}
+            got -= _EVERY_QUESTION_FLAGS
+            res.flags_labelled += len(item["red_flags"])
+            res.flags_caught += len(set(item["red_flags"]) & got)
+            res.clean_answers += not item["red_flags"]
+            res.clean_answers_flagged += not item["red_flags"] and bool(got)
     if REPHRASED_FILE.is_file():
         for item in yaml.safe_load(REPHRASED_FILE.read_text(encoding="utf-8"))["items"]:
             found, _ = grader.match_question(" ".join(item["asked_as"].split()))
@@ -184,5 +204,7 @@ def summary(result: HeldoutResult) -> str:
         lines.append(f"{name}: P {r.precision:.3f} R {r.recall:.3f} levels {r.level_agreement:.3f} "
                      f"caught {r.caught} false-alarm {r.false_alarms:.3f} rephrased<=10 {r.rephrase_within} "
                      f"(matched {r.rephrased_matched}/{r.rephrased}, median gap "
-                     f"{statistics.median(r.rephrase_gaps) if r.rephrase_gaps else 0})")
+                     f"{statistics.median(r.rephrase_gaps) if r.rephrase_gaps else 0}); red flags in own words "
+                     f"caught {r.flags_caught}/{r.flags_labelled}, clean answers flagged "
+                     f"{r.clean_answers_flagged}/{r.clean_answers}")
     return "\n".join(lines)

@@ -237,15 +237,22 @@ def grading_md(g: GradingEvalResult, base: LLMBaselineResult | None) -> list[str
 def heldout_md(h: HeldoutResult) -> list[str]:
     out = ["## 3b. Held-out grading (levels, misconceptions, rephrased questions)", "",
            "Answers written fresh by hand (`evals/data/grading_heldout.yaml`), every point labelled missed / "
-           "mentioned / explained. The grader was tuned on the dev split only; the test split was measured once, "
-           "never tuned on.", "",
+           "mentioned / explained; red flags said in a candidate's own words and clean answers that reject one "
+           "(`evals/data/redflag_answers.yaml`). The grader was tuned on the dev splits only; the test splits are "
+           "measured, never tuned on (`evals/thresholds.yaml` lists every measurement of them).", "",
            "| Split | Items | Precision | Recall | Level agreement | Misconceptions caught | Correct sentences "
-           "flagged | Rephrased within 10 points |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+           "flagged | Rephrased within 10 points | Red flags (own words) caught | Clean answers flagged |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
     for name, r in h.splits.items():
         out.append(f"| {name} | {r.items} | {fmt(r.precision)} | {fmt(r.recall)} | {fmt(r.level_agreement)} | "
                    f"{fmt(r.caught)} ({r.wrong_caught}/{r.wrong_labelled}) | {fmt(r.false_alarms)} | "
-                   f"{fmt(r.rephrase_within)} ({r.rephrased_matched}/{r.rephrased} matched) |")
+                   f"{fmt(r.rephrase_within)} ({r.rephrased_matched}/{r.rephrased} matched) | "
+                   f"{r.flags_caught}/{r.flags_labelled} | {r.clean_answers_flagged}/{r.clean_answers} |")
+    if h.tuning_total:
+        out += ["", f"Question matching on `evals/data/rephrased_questions.yaml` (written to tune it, so it proves "
+                    f"little): {h.tuning_matched}/{h.tuning_total} matched to the right bank question, "
+                    f"{h.tuning_wrong} to a wrong one."]
     return out + [""]
 
 
