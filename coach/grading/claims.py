@@ -74,6 +74,11 @@ def polarity_words(text: str) -> Counter[str]:
 
 
 @lru_cache(maxsize=8192)
+def _token_set(text: str) -> frozenset[str]:
+    return frozenset(claim_tokens(text))
+
+
+@lru_cache(maxsize=8192)
 def _rejector_words(text: str) -> Counter[str]:
     return Counter(t for t in claim_tokens(text) if t in _REJECTOR_STEMS)
 
@@ -96,7 +101,9 @@ def states_cue(sentence: str, cue: str) -> bool:
     rejecting word anywhere in the sentence counts ("accuracy looks good, so it is useless here").
     """
     cue_toks = claim_tokens(cue)
-    if not cue_toks or _rejector_words(sentence) - _rejector_words(cue):
+    if not cue_toks or not set(cue_toks) <= _token_set(sentence):  # fast exit: a clause's words are the sentence's
+        return False
+    if _rejector_words(sentence) - _rejector_words(cue):
         return False
     for clause in clauses(sentence):
         if contains(claim_tokens(clause), cue_toks) and not rejects(clause, cue):

@@ -246,10 +246,11 @@ class Grader:
                 np.maximum.at(semantic, owner, self._semantic(all_vecs[len(reasoned):len(reasoned) + len(pieces)], prep)
                               * cfg.clause_weight)
             sentence_stems = [stems(s) for s in reasoned]
+            stem_sets = [set(toks) for toks in sentence_stems]  # a cue with a word the sentence lacks is skipped
             lexical = np.zeros_like(semantic)
             for j, cues in enumerate(prep.cue_stems):
                 for i, toks in enumerate(sentence_stems):
-                    hits = sum(1 for c in cues if contains(toks, c))
+                    hits = sum(1 for c in cues if c and stem_sets[i].issuperset(c) and contains(toks, c))
                     lexical[i, j] = (cfg.cue_bonus_many if hits >= 3 else cfg.cue_bonus_more if hits == 2
                                      else cfg.cue_bonus_one if hits == 1 else 0.0)
             combined = semantic + lexical
