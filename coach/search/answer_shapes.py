@@ -26,7 +26,8 @@ _CLAUSE = re.compile(r"^(which|what|when|how|why|should|do|does|is|are)\b", re.I
 
 _PATTERNS = [
     ("mistakes", re.compile(r"\b(mistakes?|pitfalls?|go(es)? wrong|anti-?patterns?|avoid)\b", re.I)),
-    ("how-to", re.compile(r"^\s*(how (do|should|can|would) (i|we|you)|how to|steps|walk me through)\b", re.I)),
+    ("how-to", re.compile(r"(^\s*|[,;:]\s*)(how (do|should|can|could|would) (i|we|you)|how to|steps|walk me through)\b|"
+                          r"\bwhat should (i|we) (do|log|use|track|monitor|check|measure)\b", re.I)),
     ("numbers", re.compile(r"\b(what (value|threshold|number|size|percentage|rate)|how (much|many|long|big|often)|"
                            r"threshold|rule of thumb|formula|budget|cut-?off)\b", re.I)),
     ("when-why", re.compile(r"^\s*(when|why|should i|is it worth|in which cases)\b", re.I)),

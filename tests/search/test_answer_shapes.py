@@ -18,6 +18,8 @@ from tests.conftest import run_cli, write_config, ROOT
     ("should I use PR-AUC or ROC-AUC?", "comparison"),
     ("how do I set up a feature store", "how-to"),
     ("and how do I alert on it?", "how-to"),
+    ("labels arrive 60 days late, how can I tell this week that the model is worse?", "how-to"),
+    ("what should I log at serving time to train the next model?", "how-to"),
     ("when should I use batch inference", "when-why"),
     ("what threshold for PSI", "numbers"),
     ("common mistakes with A/B tests", "mistakes"),
