@@ -26,12 +26,21 @@ _CLAUSE = re.compile(r"^(which|what|when|how|why|should|do|does|is|are)\b", re.I
 
 _PATTERNS = [
     ("mistakes", re.compile(r"\b(mistakes?|pitfalls?|go(es)? wrong|anti-?patterns?|avoid)\b", re.I)),
-    ("how-to", re.compile(r"(^\s*|[,;:]\s*)(how (do|should|can|could|would) (i|we|you)|how to|steps|walk me through)\b|"
-                          r"\bwhat should (i|we) (do|log|use|track|monitor|check|measure)\b", re.I)),
+    ("how-to", re.compile(r"(^\s*|[,;:.?]\s*)(how (do|should|can|could|would) (i|we|you)|how to|steps|walk me through)\b|"
+                          r"\bwhat (should|can|do) (i|we|my [a-z]+|the [a-z]+(?: [a-z]+)?) (do|log|use|track|monitor|"
+                          r"check|measure|serve|cache|autoscale)\b|\bhow (do|can|could|would) (i|we) (prevent|avoid|fix|"
+                          r"claw|cut|reduce|decide)\b|\bhow are .+ (set|generated|chosen|built|trained)\b|"
+                          r"\bwhat checks\b|\bwhat (metric|signal) should\b", re.I)),
     ("numbers", re.compile(r"\b(what (value|threshold|number|size|percentage|rate)|how (much|many|long|big|often)|"
-                           r"threshold|rule of thumb|formula|budget|cut-?off)\b", re.I)),
-    ("when-why", re.compile(r"^\s*(when|why|should i|is it worth|in which cases)\b", re.I)),
-    ("definition", re.compile(r"^\s*(what('s| is| are| does)|define|meaning of|explain)\b", re.I)),
+                           r"threshold|rule of thumb|formula|budget|cut-?off)\b|"
+                           r"\bwhat (\w+ )?(thresholds|latency|throughput|numbers|values|chunk size|loss|top-k)\b|"
+                           r"\bhow is .+ (computed|calculated)\b", re.I)),
+    ("when-why", re.compile(r"^\s*(when|why|should i|is it worth|in which cases)\b|[,;:.?]\s*why\b|"
+                            r"\bwhat (could|would|might) (have )?happen|\bwhat happens\b|"
+                            r"\bshould (it|we|i|this|that) (ship|build|buy|be)\b|\bis (it|that|this) (safe|worth|enough)\b|"
+                            r"\bwhy (not|is|are|do|does|aren't|isn't|prioriti[sz]e)\b|\bcan i just\b", re.I)),
+    ("definition", re.compile(r"^\s*(what('s| is| are| does)|define|meaning of|explain)\b|"
+                              r"^\s*[\w/-]+(?: [\w/-]+){0,4}\s*$", re.I)),
 ]
 
 # Words that signal the kind of sentence each shape wants first.

@@ -23,6 +23,12 @@ from tests.conftest import run_cli, write_config, ROOT
     ("when should I use batch inference", "when-why"),
     ("what threshold for PSI", "numbers"),
     ("common mistakes with A/B tests", "mistakes"),
+    ("PagedAttention", "definition"),
+    ("offline AUC went up but online CTR fell, what could have happened?", "when-why"),
+    ("for blurring faces, why prioritise recall over precision?", "when-why"),
+    ("what chunk size, overlap and top-k should I start with for RAG?", "numbers"),
+    ("how is the ML Test Score computed?", "numbers"),
+    ("what should my system serve when the model server is down?", "how-to"),
 ])
 def test_question_shapes(question, shape):
     assert question_shape(question) == shape
