@@ -57,8 +57,12 @@ class GradingConfig:
     # the wrong claim uses, at most two) reaches claim_score. Similarity and overlap are taken against the
     # closest of the claim and its `says` (how candidates state it). On the held-out dev split with the
     # `says` in the bank: 0.90 caught 18/36 with 3/518 clean sentences flagged, 0.84 20/36 with 10/518,
-    # 0.80 24/36 with 19/518 (claim_point_margin 0.10)...
-    claim_score: float = 0.84
+    # 0.80 24/36 with 19/518 (claim_point_margin 0.10); with six `says` each (claim_point_margin -0.10):
+    # 0.84 21/36 with 12/518, 0.90 20/36 with 4/518 (rubric-point sentences flagged 5 -> 1 of 966)...
+    claim_score: float = 0.90
+    # The same for a red flag's `says` (evals/data/redflag_answers.yaml, dev: 0.84 caught 10/24 with 1 of
+    # 16 clean answers flagged, 0.88 8/24 with the same 1).
+    flag_score: float = 0.84
     claim_overlap: float = 0.3
     claim_word_bonus: float = 0.03
     claim_contrast: float = 0.0        # ...it is closer to the claim than to its correction by this much

@@ -10,12 +10,14 @@ to the sentence than any reference vetoes it (a sentence about the same topic th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from coach.grading.claims import best_statement, content_stems, distinctive_stems, first_statement, same_polarity
+from coach.grading.claims import (
+    best_statement, content_stems, distinctive_stems, first_statement, keeps_stance, same_polarity,
+)
 from coach.grading.results import FlagResult, MisconceptionResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,8 +38,13 @@ class References:
         texts = [t for g in groups for t in g]
         return texts, np.array([k for k, g in enumerate(groups) for _ in g], dtype=int)
 
-    def nearest(self, unit_vecs: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """(units, n) similarity to each claim's closest text, and the index of that text."""
+    def nearest(self, unit_vecs: np.ndarray, n: int, units: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(units, n) similarity to each claim's closest text, and the index of that text.
+
+        With ``units``, the closest text that the unit keeps the stance of ("cannot be personalised"
+        is read against a wording with a negation, not against "is the same for everyone"); the
+        closest text of all when none does (``best_statement`` then turns it down).
+        """
         ref_sims = unit_vecs @ self.vecs.T
         sims = np.full((len(unit_vecs), n), -1.0)
         nearest = np.zeros((len(unit_vecs), n), dtype=int)
@@ -45,9 +52,11 @@ class References:
             refs = np.flatnonzero(self.owner == k)
             if refs.size == 0 or len(unit_vecs) == 0:
                 continue
-            best = ref_sims[:, refs].argmax(axis=1)
-            nearest[:, k] = refs[best]
-            sims[:, k] = ref_sims[np.arange(len(unit_vecs)), refs[best]]
+            for i in range(len(unit_vecs)):
+                ranked = refs[np.argsort(-ref_sims[i, refs])]
+                kept = [r for r in ranked if units is None or keeps_stance(units[i], self.texts[r])]
+                nearest[i, k] = kept[0] if kept else ranked[0]
+                sims[i, k] = ref_sims[i, nearest[i, k]]
         return sims, nearest
 
 
@@ -81,7 +90,7 @@ def stated_misconceptions(question: "Question", answer: AnswerUnits, refs: Refer
     """Misconceptions the answer states, each with the sentence that states it."""
     if not question.misconceptions or not answer.sentences:
         return []
-    sims, nearest = refs.nearest(answer.vecs, len(question.misconceptions))
+    sims, nearest = refs.nearest(answer.vecs, len(question.misconceptions), answer.units)
     contrast = sims - answer.vecs @ correction_vecs.T
     near_point = _point_veto(answer, point_vecs)
     points = {p.id: p.text for p in question.rubric}
@@ -108,9 +117,10 @@ def stated_red_flags(question: "Question", answer: AnswerUnits, flag_vecs: np.nd
     if not flags or not answer.sentences:
         return []
     text_sims = answer.vecs[: len(answer.sentences)] @ flag_vecs.T
-    sims, nearest = refs.nearest(answer.vecs, len(flags))
+    sims, nearest = refs.nearest(answer.vecs, len(flags), answer.units)
     near_point = _point_veto(answer, point_vecs)
     rubric = content_stems(" ".join(p.text for p in question.rubric))
+    flag_cfg = replace(cfg, claim_score=cfg.flag_score)
     found = []
     for k, flag in enumerate(flags):
         said = first_statement(answer.sentences, flag.cues)
@@ -120,7 +130,7 @@ def stated_red_flags(question: "Question", answer: AnswerUnits, flag_vecs: np.nd
             ok = sims[:, k] >= near_point - cfg.claim_point_margin
             distinctive = content_stems(" ".join((flag.text, *flag.cues, *flag.says))) - rubric
             at = best_statement(answer.units, answer.whole, np.where(ok, sims[:, k], -1.0),
-                                [refs.texts[r] for r in nearest[:, k]], distinctive, cfg)
+                                [refs.texts[r] for r in nearest[:, k]], distinctive, flag_cfg)
             said = None if at is None else answer.sentences[answer.sentence_of[at]]
         if said is not None:
             found.append(FlagResult(id=flag.id, text=flag.text, evidence=said))

@@ -124,9 +124,12 @@ def test_bad_rubric_file(bank_dir):
 
 
 def test_every_misconception_says_how_candidates_state_it(real_bank):
-    """Three sentences per misconception, distinct, none a copy of the claim: the grader matches against them."""
+    """Six sentences per misconception (three for a red flag), distinct, none a copy of the claim: the
+    grader matches against them."""
     for q in real_bank:
+        for f in q.red_flags:
+            assert len(f.says) >= 3 and len(set(f.says)) == len(f.says), f"{q.id}/{f.id}"
         for m in q.misconceptions:
-            assert len(m.says) >= 3, f"{q.id}/{m.id}"
+            assert len(m.says) >= 6, f"{q.id}/{m.id}"
             assert len(set(m.says)) == len(m.says), f"{q.id}/{m.id}"
             assert all(s.strip().rstrip(".").lower() != m.claim.strip().rstrip(".").lower() for s in m.says), f"{q.id}/{m.id}"
