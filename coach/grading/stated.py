@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from coach.grading.claims import (
-    best_statement, content_stems, distinctive_stems, first_statement, keeps_stance, same_polarity,
+    best_statement, content_stems, distinctive_stems, first_statement, polarity_words, same_polarity,
 )
 from coach.grading.results import FlagResult, MisconceptionResult
 
@@ -48,16 +48,30 @@ class References:
         ref_sims = unit_vecs @ self.vecs.T
         sims = np.full((len(unit_vecs), n), -1.0)
         nearest = np.zeros((len(unit_vecs), n), dtype=int)
+        if not len(unit_vecs) or not len(self.texts):
+            return sims, nearest
+        kept = ref_sims if units is None else np.where(_stance_matrix(units, self.texts), ref_sims, -np.inf)
+        rows = np.arange(len(unit_vecs))
         for k in range(n):
             refs = np.flatnonzero(self.owner == k)
-            if refs.size == 0 or len(unit_vecs) == 0:
+            if refs.size == 0:
                 continue
-            for i in range(len(unit_vecs)):
-                ranked = refs[np.argsort(-ref_sims[i, refs])]
-                kept = [r for r in ranked if units is None or keeps_stance(units[i], self.texts[r])]
-                nearest[i, k] = kept[0] if kept else ranked[0]
-                sims[i, k] = ref_sims[i, nearest[i, k]]
+            best = refs[kept[:, refs].argmax(axis=1)]
+            fallback = refs[ref_sims[:, refs].argmax(axis=1)]
+            nearest[:, k] = np.where(np.isfinite(kept[rows, best]), best, fallback)
+            sims[:, k] = ref_sims[rows, nearest[:, k]]
         return sims, nearest
+
+
+def _stance_matrix(units: list[str], texts: list[str]) -> np.ndarray:
+    """``keeps_stance(unit, text)`` for every pair, from each text's negation counts (computed once)."""
+    def sig(text: str) -> tuple[int, bool, int]:
+        n = sum(polarity_words(text).values())
+        return n % 2, n > 0, n
+
+    u = np.array([sig(t) for t in units]).reshape(-1, 3)
+    r = np.array([sig(t) for t in texts]).reshape(-1, 3)
+    return ((u[:, None, 0] == r[None, :, 0]) & (u[:, None, 1] == r[None, :, 1]) & (u[:, None, 2] <= r[None, :, 2]))
 
 
 @dataclass
