@@ -31,6 +31,10 @@ from coach.text import STOPWORDS, stem_words, words
 if TYPE_CHECKING:  # pragma: no cover
     from coach.grading.grader import GradingConfig
 
+# The bank's cues, claims and `says` alone are ~7,000 texts; a smaller cache thrashes and every
+# grade re-tokenises them (the entries are a few short tuples each).
+_CACHE = 65_536
+
 # Words that turn a clause against what it names. Kept as cue words, never dropped as stopwords.
 NEGATORS = frozenset("""not no never nor cannot can't don't doesn't didn't won't wouldn't shouldn't isn't aren't
     wasn't weren't hasn't haven't without avoid avoids avoiding instead rather neither none nothing""".split())
@@ -53,7 +57,7 @@ def _normalise(text: str) -> str:
 QUANTIFIERS = frozenset("only all same most every always just any each both more less".split())
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=_CACHE)
 def claim_tokens(text: str) -> tuple[str, ...]:
     """Stems of a cue or clause, keeping negation words and quantifiers (other stopwords dropped)."""
     toks = [t for t in words(_normalise(text)) if t not in STOPWORDS or t in NEGATORS or t in QUANTIFIERS]
@@ -64,7 +68,7 @@ _NEGATOR_STEMS = frozenset(stem_words(sorted(NEGATORS)))
 _REJECTOR_STEMS = frozenset(stem_words(sorted(REJECTORS)))
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=_CACHE)
 def polarity_words(text: str) -> Counter[str]:
     """Negating and rejecting stems (and phrases) found in ``text``, counted ("not ... don't" is two)."""
     low = f" {_normalise(text)} "
@@ -73,17 +77,17 @@ def polarity_words(text: str) -> Counter[str]:
     return found
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=_CACHE)
 def _token_set(text: str) -> frozenset[str]:
     return frozenset(claim_tokens(text))
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=_CACHE)
 def _rejector_words(text: str) -> Counter[str]:
     return Counter(t for t in claim_tokens(text) if t in _REJECTOR_STEMS)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=_CACHE)
 def clauses(sentence: str) -> tuple[str, ...]:
     parts = tuple(p for p in _CLAUSE.split(sentence) if p and p.strip())
     return parts or (sentence,)
@@ -129,7 +133,7 @@ def same_polarity(sentence: str, claim: str) -> bool:
 _FUNCTION_STEMS = frozenset(stem_words(sorted(NEGATORS | QUANTIFIERS)))
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=_CACHE)
 def content_stems(text: str) -> frozenset[str]:
     """Stems that carry a text's content: negation words and quantifiers left out (polarity reads those)."""
     return frozenset(claim_tokens(text)) - _FUNCTION_STEMS
@@ -141,7 +145,7 @@ def claim_overlap(unit: str, claim: str) -> float:
     return len(mine & content_stems(unit)) / len(mine) if mine else 0.0
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=_CACHE)
 def distinctive_stems(claim: str, cues: tuple[str, ...], correction: str, point: str) -> frozenset[str]:
     """Content stems of a misconception (claim and cues) that its correction and key point never use."""
     wrong = content_stems(" ".join((claim, *cues)))

@@ -21,7 +21,7 @@ from coach.errors import QueryError
 from coach.content.questions import Question, QuestionBank
 from coach.grading.guide_rubric import RUBRIC_NOTES, rubric_for
 from coach.grading.matching import assign_evidence, clauses, contains, cue_tuple, nearest_attempts, promote_winners
-from coach.grading.stated import AnswerUnits, References, stated_misconceptions, stated_red_flags
+from coach.grading.stated import AnswerUnits, References, stated_misconceptions, stated_red_flags, warm_caches
 from coach.grading.depth import level_of
 from coach.grading.vector_cache import VectorCache
 from coach.grading.results import (
@@ -156,6 +156,7 @@ class Grader:
             prompt_vec=prompt_vecs[0], flag_vecs=flag_vecs, correction_vecs=correction_vecs,
             claims=References(claim_vecs, claim_texts, claim_owner), flag_says=References(says_vecs, says_texts, says_owner),
         )
+        warm_caches(question)
         with self._lock:
             self._prepared[question.id] = prepared
         return prepared

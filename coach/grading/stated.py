@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from coach.grading.claims import (
-    best_statement, content_stems, distinctive_stems, first_statement, polarity_words, same_polarity,
+    best_statement, claim_tokens, content_stems, distinctive_stems, first_statement, polarity_words, same_polarity,
 )
 from coach.grading.results import FlagResult, MisconceptionResult
 
@@ -90,6 +90,21 @@ class AnswerUnits:
         sentence_of = list(range(len(sentences))) + list(owner)
         return cls(sentences=sentences, units=sentences + pieces, whole=[sentences[j] for j in sentence_of],
                    sentence_of=sentence_of, vecs=np.vstack([vecs, piece_vecs]) if pieces else vecs)
+
+
+def warm_caches(question: "Question") -> None:
+    """Tokenise the question's cues, claims and `says` now (once per question, with its vectors),
+    not inside the first grade of it."""
+    points = {p.id: p.text for p in question.rubric}
+    for wrong in question.misconceptions:
+        for text in (wrong.claim, *wrong.cues, *wrong.says):
+            claim_tokens(text), polarity_words(text), content_stems(text)
+        distinctive_stems(wrong.claim, (*wrong.cues, *wrong.says), wrong.correction, points.get(wrong.point, ""))
+    content_stems(" ".join(p.text for p in question.rubric))
+    for flag in question.red_flags:
+        for text in (flag.text, *flag.cues, *flag.says):
+            claim_tokens(text), polarity_words(text), content_stems(text)
+        content_stems(" ".join((flag.text, *flag.cues, *flag.says)))
 
 
 def _point_veto(answer: AnswerUnits, point_vecs: np.ndarray) -> np.ndarray:
