@@ -56,6 +56,7 @@ def load_bank_cached(knowledge_dir: Path, section_ids: set[str], cache_dir: Path
         with tempfile.NamedTemporaryFile(dir=cache_dir, prefix=".bank-", delete=False) as tmp:
             tmp_name = tmp.name
             pickle.dump((key, bank), tmp, protocol=pickle.HIGHEST_PROTOCOL)
+        os.chmod(tmp_name, 0o644)  # other processes of a shared deployment read it too
         os.replace(tmp_name, path)  # readers see the old file or the new one, never half of one
     except OSError:  # a read-only data folder still works, only slower to start
         if tmp_name:
