@@ -198,9 +198,6 @@ class QuestionBank:
         return len(self.questions)
 
 
-
-
-
 def _read_yaml(path: Path, label: str) -> tuple[object, yaml.Node | None]:
     try:
         text = path.read_text(encoding="utf-8")

@@ -124,10 +124,16 @@ def first_statement(sentences: list[str], cues: list[str]) -> str | None:
     return None
 
 
+@lru_cache(maxsize=_CACHE)
+def stance(text: str) -> tuple[int, bool, int]:
+    """(parity, any, count) of the negating and rejecting words in ``text``: what the stance checks read."""
+    n = sum(polarity_words(text).values())
+    return n % 2, n > 0, n
+
+
 def same_polarity(sentence: str, claim: str) -> bool:
     """For a semantic match: the sentence is not negated or rejected where the claim is not, and vice versa."""
-    mine, theirs = polarity_words(sentence), polarity_words(claim)
-    return sum(mine.values()) % 2 == sum(theirs.values()) % 2 and bool(mine) == bool(theirs)
+    return stance(sentence)[:2] == stance(claim)[:2]
 
 
 _FUNCTION_STEMS = frozenset(stem_words(sorted(NEGATORS | QUANTIFIERS)))
@@ -171,7 +177,7 @@ def rejected(sentence: str, claim: str) -> bool:
 def keeps_stance(unit: str, claim: str) -> bool:
     """``same_polarity``, and no more negating words than the claim: "it is not true that X isn't
     needed" has the parity of "X isn't needed" but says the opposite."""
-    return same_polarity(unit, claim) and sum(polarity_words(unit).values()) <= sum(polarity_words(claim).values())
+    return same_polarity(unit, claim) and stance(unit)[2] <= stance(claim)[2]
 
 
 def best_statement(units: list[str], whole: list[str], sims: np.ndarray, claim: str | list[str],

@@ -21,7 +21,10 @@ from coach.errors import QueryError
 from coach.content.questions import Question, QuestionBank
 from coach.grading.guide_rubric import RUBRIC_NOTES, rubric_for
 from coach.grading.matching import assign_evidence, clauses, contains, cue_tuple, nearest_attempts, promote_winners
-from coach.grading.stated import AnswerUnits, References, stated_misconceptions, stated_red_flags, warm_caches
+from coach.grading.stated import (
+    AnswerUnits, References, misconception_distinctive, misconception_groups, red_flag_distinctive, red_flag_groups,
+    stated_misconceptions, stated_red_flags,
+)
 from coach.grading.depth import level_of
 from coach.grading.vector_cache import VectorCache
 from coach.grading.results import (
@@ -142,11 +145,10 @@ class Grader:
             cached = self._prepared.get(question.id)
         if cached is not None:
             return cached
-        claim_texts, claim_owner = References.texts_of([[m.claim, *m.says] for m in question.misconceptions])
-        says_texts, says_owner = References.texts_of([list(f.says) for f in question.red_flags])
+        claim_groups, says_groups = misconception_groups(question), red_flag_groups(question)
         groups = [[p.text for p in question.rubric], [", ".join(p.cues) for p in question.rubric], [question.prompt],
-                  claim_texts, [f.text for f in question.red_flags], [m.correction for m in question.misconceptions],
-                  says_texts]
+                  [t for g in claim_groups for t in g], [f.text for f in question.red_flags],
+                  [m.correction for m in question.misconceptions], [t for g in says_groups for t in g]]
         vecs = self.embeddings.encode([t for g in groups for t in g])  # one batch, split back per group
         point_vecs, cue_vecs, prompt_vecs, claim_vecs, flag_vecs, correction_vecs, says_vecs = np.split(
             vecs, np.cumsum([len(g) for g in groups])[:-1])
@@ -154,9 +156,9 @@ class Grader:
             point_vecs=point_vecs, cue_vecs=cue_vecs,
             cue_stems=[[cue_tuple(c) for c in p.cues] for p in question.rubric],
             prompt_vec=prompt_vecs[0], flag_vecs=flag_vecs, correction_vecs=correction_vecs,
-            claims=References(claim_vecs, claim_texts, claim_owner), flag_says=References(says_vecs, says_texts, says_owner),
+            claims=References.build(claim_groups, claim_vecs, misconception_distinctive(question)),
+            flag_says=References.build(says_groups, says_vecs, red_flag_distinctive(question)),
         )
-        warm_caches(question)
         with self._lock:
             self._prepared[question.id] = prepared
         return prepared

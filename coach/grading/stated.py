@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from coach.grading.claims import (
-    best_statement, claim_tokens, content_stems, distinctive_stems, first_statement, polarity_words, same_polarity,
+    best_statement, content_stems, distinctive_stems, first_statement, same_polarity, stance,
 )
 from coach.grading.results import FlagResult, MisconceptionResult
 
@@ -27,16 +27,21 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @dataclass
 class References:
-    """The texts one group of claims is matched against (each claim's own text, then its `says`)."""
+    """The texts one group of claims is matched against (each claim's own text, then its `says`),
+    with what is read from them once per question rather than in every grade."""
 
-    vecs: np.ndarray    # (texts, dim)
+    vecs: np.ndarray                 # (texts, dim)
     texts: list[str]
-    owner: np.ndarray   # (texts,): the claim each text states
+    owner: np.ndarray                # (texts,): the claim each text states
+    stances: np.ndarray              # (texts, 3): ``stance`` of each text
+    distinctive: list[frozenset[str]]  # per claim: the words only the wrong claim uses
 
-    @staticmethod
-    def texts_of(groups: list[list[str]]) -> tuple[list[str], np.ndarray]:
+    @classmethod
+    def build(cls, groups: list[list[str]], vecs: np.ndarray, distinctive: list[frozenset[str]]) -> "References":
+        """``groups``: each claim's texts; ``vecs``: their embeddings, in the same flattened order."""
         texts = [t for g in groups for t in g]
-        return texts, np.array([k for k, g in enumerate(groups) for _ in g], dtype=int)
+        return cls(vecs=vecs, texts=texts, owner=np.array([k for k, g in enumerate(groups) for _ in g], dtype=int),
+                   stances=np.array([stance(t) for t in texts], dtype=int).reshape(-1, 3), distinctive=distinctive)
 
     def nearest(self, unit_vecs: np.ndarray, n: int, units: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(units, n) similarity to each claim's closest text, and the index of that text.
@@ -50,7 +55,7 @@ class References:
         nearest = np.zeros((len(unit_vecs), n), dtype=int)
         if not len(unit_vecs) or not len(self.texts):
             return sims, nearest
-        kept = ref_sims if units is None else np.where(_stance_matrix(units, self.texts), ref_sims, -np.inf)
+        kept = ref_sims if units is None else np.where(stance_matrix(units, self.stances), ref_sims, -np.inf)
         rows = np.arange(len(unit_vecs))
         for k in range(n):
             refs = np.flatnonzero(self.owner == k)
@@ -63,15 +68,32 @@ class References:
         return sims, nearest
 
 
-def _stance_matrix(units: list[str], texts: list[str]) -> np.ndarray:
-    """``keeps_stance(unit, text)`` for every pair, from each text's negation counts (computed once)."""
-    def sig(text: str) -> tuple[int, bool, int]:
-        n = sum(polarity_words(text).values())
-        return n % 2, n > 0, n
+def stance_matrix(units: list[str], stances: np.ndarray) -> np.ndarray:
+    """``keeps_stance(unit, text)`` for every unit and every text whose ``stance`` row is given."""
+    u = np.array([stance(t) for t in units], dtype=int).reshape(-1, 3)
+    return ((u[:, None, 0] == stances[None, :, 0]) & (u[:, None, 1] == stances[None, :, 1])
+            & (u[:, None, 2] <= stances[None, :, 2]))
 
-    u = np.array([sig(t) for t in units]).reshape(-1, 3)
-    r = np.array([sig(t) for t in texts]).reshape(-1, 3)
-    return ((u[:, None, 0] == r[None, :, 0]) & (u[:, None, 1] == r[None, :, 1]) & (u[:, None, 2] <= r[None, :, 2]))
+
+def misconception_groups(question: "Question") -> list[list[str]]:
+    return [[m.claim, *m.says] for m in question.misconceptions]
+
+
+def misconception_distinctive(question: "Question") -> list[frozenset[str]]:
+    """Per misconception: the words of its claim, cues and `says` that its correction and point never use."""
+    points = {p.id: p.text for p in question.rubric}
+    return [distinctive_stems(m.claim, (*m.cues, *m.says), m.correction, points.get(m.point, ""))
+            for m in question.misconceptions]
+
+
+def red_flag_groups(question: "Question") -> list[list[str]]:
+    return [list(f.says) for f in question.red_flags]
+
+
+def red_flag_distinctive(question: "Question") -> list[frozenset[str]]:
+    """Per red flag: the words of its text, cues and `says` that no key point of the question uses."""
+    rubric = content_stems(" ".join(p.text for p in question.rubric))
+    return [content_stems(" ".join((f.text, *f.cues, *f.says))) - rubric for f in question.red_flags]
 
 
 @dataclass
@@ -92,21 +114,6 @@ class AnswerUnits:
                    sentence_of=sentence_of, vecs=np.vstack([vecs, piece_vecs]) if pieces else vecs)
 
 
-def warm_caches(question: "Question") -> None:
-    """Tokenise the question's cues, claims and `says` now (once per question, with its vectors),
-    not inside the first grade of it."""
-    points = {p.id: p.text for p in question.rubric}
-    for wrong in question.misconceptions:
-        for text in (wrong.claim, *wrong.cues, *wrong.says):
-            claim_tokens(text), polarity_words(text), content_stems(text)
-        distinctive_stems(wrong.claim, (*wrong.cues, *wrong.says), wrong.correction, points.get(wrong.point, ""))
-    content_stems(" ".join(p.text for p in question.rubric))
-    for flag in question.red_flags:
-        for text in (flag.text, *flag.cues, *flag.says):
-            claim_tokens(text), polarity_words(text), content_stems(text)
-        content_stems(" ".join((flag.text, *flag.cues, *flag.says)))
-
-
 def _point_veto(answer: AnswerUnits, point_vecs: np.ndarray) -> np.ndarray:
     """Per unit, its similarity to the closest correct key point (-1 without points)."""
     if not len(point_vecs) or not len(answer.vecs):
@@ -122,16 +129,13 @@ def stated_misconceptions(question: "Question", answer: AnswerUnits, refs: Refer
     sims, nearest = refs.nearest(answer.vecs, len(question.misconceptions), answer.units)
     contrast = sims - answer.vecs @ correction_vecs.T
     near_point = _point_veto(answer, point_vecs)
-    points = {p.id: p.text for p in question.rubric}
     found = []
     for k, wrong in enumerate(question.misconceptions):
         said = first_statement(answer.sentences, wrong.cues)
         if said is None:
             ok = (contrast[:, k] >= cfg.claim_contrast) & (sims[:, k] >= near_point - cfg.claim_point_margin)
-            distinctive = distinctive_stems(wrong.claim, (*wrong.cues, *wrong.says), wrong.correction,
-                                            points.get(wrong.point, ""))
             at = best_statement(answer.units, answer.whole, np.where(ok, sims[:, k], -1.0),
-                                [refs.texts[r] for r in nearest[:, k]], distinctive, cfg)
+                                [refs.texts[r] for r in nearest[:, k]], refs.distinctive[k], cfg)
             said = None if at is None else answer.sentences[answer.sentence_of[at]]
         if said is not None:
             found.append(MisconceptionResult(id=wrong.id, point=wrong.point, claim=wrong.claim,
@@ -148,7 +152,6 @@ def stated_red_flags(question: "Question", answer: AnswerUnits, flag_vecs: np.nd
     text_sims = answer.vecs[: len(answer.sentences)] @ flag_vecs.T
     sims, nearest = refs.nearest(answer.vecs, len(flags), answer.units)
     near_point = _point_veto(answer, point_vecs)
-    rubric = content_stems(" ".join(p.text for p in question.rubric))
     flag_cfg = replace(cfg, claim_score=cfg.flag_score)
     found = []
     for k, flag in enumerate(flags):
@@ -157,9 +160,8 @@ def stated_red_flags(question: "Question", answer: AnswerUnits, flag_vecs: np.nd
             said = _close_statement(answer.sentences, text_sims[:, k], flag.text, cfg)
         if said is None and flag.says:
             ok = sims[:, k] >= near_point - cfg.claim_point_margin
-            distinctive = content_stems(" ".join((flag.text, *flag.cues, *flag.says))) - rubric
             at = best_statement(answer.units, answer.whole, np.where(ok, sims[:, k], -1.0),
-                                [refs.texts[r] for r in nearest[:, k]], distinctive, flag_cfg)
+                                [refs.texts[r] for r in nearest[:, k]], refs.distinctive[k], flag_cfg)
             said = None if at is None else answer.sentences[answer.sentence_of[at]]
         if said is not None:
             found.append(FlagResult(id=flag.id, text=flag.text, evidence=said))

@@ -172,9 +172,10 @@ def test_a_misconception_is_matched_through_how_candidates_say_it(grader):
 
 
 def test_the_stance_matrix_agrees_with_keeps_stance():
-    from coach.grading.stated import _stance_matrix
+    from coach.grading.claims import stance
+    from coach.grading.stated import stance_matrix
 
     texts = [CLAIM, NEGATED_CLAIM, "It is not true that shadow isn't free.", "Shadow is never free, it is useless.",
              "We run the challenger on mirrored traffic.", "Nothing is shown to users, so there is no cost."]
-    matrix = _stance_matrix(texts, texts)
+    matrix = stance_matrix(texts, np.array([stance(t) for t in texts]))
     assert matrix.tolist() == [[keeps_stance(u, t) for t in texts] for u in texts]
