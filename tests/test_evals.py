@@ -151,3 +151,28 @@ def test_helpers():
 def test_cli_eval_help():
     code, out, err = run_cli("eval", "--help")
     assert code == 0 and "--skip-llm" in out and "--fast" in out and "--out" in out
+
+
+def test_ask_questions_are_answerable_from_their_sections():
+    """Every key fact of the Ask eval is stated in a section the question lists (else no answer
+    could hit it), ids are unique, and a follow-up follows an earlier question of its own split."""
+    from evals.ask_facts_eval import load_ask_questions, normalise
+    from coach.content.guide import load_guide
+    from tests.conftest import ROOT
+
+    sections = {k: normalise(s.body) for k, s in load_guide(ROOT / "knowledge").sections.items()}
+    questions, out_of_scope = load_ask_questions()
+    assert len(questions) >= 150 and len(out_of_scope) >= 20
+    seen: dict[str, str] = {}
+    problems = []
+    for q in questions:
+        assert q["id"] not in seen, f"duplicate id {q['id']}"
+        if q.get("follow_up_of") and seen.get(q["follow_up_of"]) != q["split"]:
+            problems.append(f"{q['id']}: follow_up_of {q['follow_up_of']} is not an earlier {q['split']} question")
+        seen[q["id"]] = q["split"]
+        unknown = [s for s in q["sections"] if s not in sections]
+        text = " ".join(sections.get(s, "") for s in q["sections"])
+        problems += [f"{q['id']}: unknown section {s}" for s in unknown]
+        problems += [f"{q['id']}: key fact {f!r} is in none of its sections" for f in q["key_facts"]
+                     if not any(normalise(alt) in text for alt in f.split("|") if alt.strip())]
+    assert not problems, "\n".join(problems)

@@ -20,7 +20,10 @@ from coach.grading.answer_checks import is_reasoned, scan_answer, wordlike_share
 from coach.errors import QueryError
 from coach.content.questions import Question, QuestionBank
 from coach.grading.guide_rubric import RUBRIC_NOTES, rubric_for
-from coach.grading.matching import assign_evidence, clauses, contains, cue_tuple, nearest_attempts, promote_winners
+from coach.grading.matching import (
+    assign_evidence, assign_to_points, clauses, contains, cue_tuple, max_into_points, nearest_attempts, outline_sentences,
+    promote_winners,
+)
 from coach.grading.stated import (
     AnswerUnits, References, misconception_distinctive, misconception_groups, red_flag_distinctive, red_flag_groups,
     stated_misconceptions, stated_red_flags,
@@ -50,6 +53,12 @@ class GradingConfig:
     winner_margin: float = 0.10        # counts as evidence from this score up (0: off); see promote_winners
     clause_weight: float = 0.90        # similarity of one clause of a long sentence counts a little less
     cue_weight: float = 0.9            # similarity to the cue list counts a little less than to the point
+    # A sentence of the model answer's outline states its closest point in a strong candidate's words
+    # (when at least outline_assign close to it); similarity to it counts outline_weight. Held-out dev:
+    # P 0.929 R 0.780 without; 0.925 / 0.802 at 0.95 (labelled-answer F1 0.892 -> 0.906); 1.0: 0.918 / 0.816;
+    # assigning from 0.40 gave the same figures but tied a feature-platform bullet to the serving point.
+    outline_weight: float = 0.95
+    outline_assign: float = 0.50
     min_words: int = 12                # shorter answers are graded but flagged as too short
     offtopic_similarity: float = 0.30  # best sentence-to-rubric similarity below this: off-topic
     gibberish_share: float = 0.6       # share of known words below this: gibberish
@@ -99,6 +108,8 @@ class _Prepared:
     flag_says: References           # each red flag's `says`
     flag_vecs: np.ndarray           # (red flags, dim): the flag texts
     correction_vecs: np.ndarray     # (misconceptions, dim)
+    outline_vecs: np.ndarray        # (outline sentences kept, dim): the model answer, one point each
+    outline_owner: np.ndarray       # (outline sentences kept,): the point each one states
 
 
 class Grader:
@@ -148,16 +159,19 @@ class Grader:
         claim_groups, says_groups = misconception_groups(question), red_flag_groups(question)
         groups = [[p.text for p in question.rubric], [", ".join(p.cues) for p in question.rubric], [question.prompt],
                   [t for g in claim_groups for t in g], [f.text for f in question.red_flags],
-                  [m.correction for m in question.misconceptions], [t for g in says_groups for t in g]]
+                  [m.correction for m in question.misconceptions], [t for g in says_groups for t in g],
+                  outline_sentences(question.model_answer)]
         vecs = self.embeddings.encode([t for g in groups for t in g])  # one batch, split back per group
-        point_vecs, cue_vecs, prompt_vecs, claim_vecs, flag_vecs, correction_vecs, says_vecs = np.split(
+        point_vecs, cue_vecs, prompt_vecs, claim_vecs, flag_vecs, correction_vecs, says_vecs, outline_vecs = np.split(
             vecs, np.cumsum([len(g) for g in groups])[:-1])
+        kept, owner = assign_to_points(outline_vecs @ point_vecs.T, self.config.outline_assign)
         prepared = _Prepared(
             point_vecs=point_vecs, cue_vecs=cue_vecs,
             cue_stems=[[cue_tuple(c) for c in p.cues] for p in question.rubric],
             prompt_vec=prompt_vecs[0], flag_vecs=flag_vecs, correction_vecs=correction_vecs,
             claims=References.build(claim_groups, claim_vecs, misconception_distinctive(question)),
             flag_says=References.build(says_groups, says_vecs, red_flag_distinctive(question)),
+            outline_vecs=outline_vecs[kept], outline_owner=owner,
         )
         with self._lock:
             self._prepared[question.id] = prepared
@@ -320,7 +334,8 @@ class Grader:
         )
 
     def _semantic(self, vecs: np.ndarray, prep: _Prepared) -> np.ndarray:
-        return np.maximum(vecs @ prep.point_vecs.T, (vecs @ prep.cue_vecs.T) * self.config.cue_weight)
+        semantic = np.maximum(vecs @ prep.point_vecs.T, (vecs @ prep.cue_vecs.T) * self.config.cue_weight)
+        return max_into_points(semantic, (vecs @ prep.outline_vecs.T) * self.config.outline_weight, prep.outline_owner)
 
     @staticmethod
     def _special_flags(all_sentences: list[str], injections: list[str], n_words: int) -> list[FlagResult]:

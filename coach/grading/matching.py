@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 
-from coach.text import stems
+from coach.text import sentences, stems
 
 
 def cue_tuple(cue: str) -> tuple[str, ...]:
@@ -101,3 +101,31 @@ def assign_evidence(combined: np.ndarray, threshold: float, per_sentence: int) -
         rows[j], scores[j] = i, combined[i, j]
         used[i] += 1
     return rows, scores
+
+
+_FENCE = re.compile(r"```.*?(```|$)", re.S)
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+
+
+def outline_sentences(model_answer: str, min_words: int = 4) -> list[str]:
+    """The sentences of a model answer's outline (its bullets), without the diagram source."""
+    lines = (_BULLET.sub("", line).strip() for line in _FENCE.sub("", model_answer).splitlines())
+    return [s for line in lines if line for s in sentences(line) if len(s.split()) >= min_words]
+
+
+def assign_to_points(sims: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """(rows kept, their point) for each reference row (a model-answer sentence) by its closest
+    point, when that point is at least ``floor`` close; the others make no point of their own."""
+    if not sims.size:
+        return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+    best = sims.argmax(axis=1)
+    rows = np.flatnonzero(sims[np.arange(len(sims)), best] >= floor)
+    return rows, best[rows]
+
+
+def max_into_points(semantic: np.ndarray, ref_sims: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """``semantic`` (sentences, points) raised to each sentence's similarity with the references of
+    each point (``ref_sims``: sentences x references, ``owner``: the point of each reference)."""
+    if owner.size:
+        np.maximum.at(semantic.T, owner, ref_sims.T)
+    return semantic
