@@ -89,6 +89,9 @@ class _Point(_Strict):
 
 class RubricPoint(_Point):
     probe: str = Field(min_length=5)
+    # Sentences a candidate might write that make the point in their own words (a brief mention, the
+    # point with its reason, another angle): matching references only, never shown.
+    says: list[str] = Field(default_factory=list)
     # One level deeper on a point the candidate did make (asked as a depth follow-up).
     follow_ups: list[str] = Field(default_factory=list)
 

@@ -59,6 +59,7 @@ class GradingConfig:
     # assigning from 0.40 gave the same figures but tied a feature-platform bullet to the serving point.
     outline_weight: float = 0.95
     outline_assign: float = 0.50
+    says_weight: float = 0.95          # a key point's own `says` (how candidates make it), likewise
     min_words: int = 12                # shorter answers are graded but flagged as too short
     offtopic_similarity: float = 0.30  # best sentence-to-rubric similarity below this: off-topic
     gibberish_share: float = 0.6       # share of known words below this: gibberish
@@ -108,8 +109,9 @@ class _Prepared:
     flag_says: References           # each red flag's `says`
     flag_vecs: np.ndarray           # (red flags, dim): the flag texts
     correction_vecs: np.ndarray     # (misconceptions, dim)
-    outline_vecs: np.ndarray        # (outline sentences kept, dim): the model answer, one point each
-    outline_owner: np.ndarray       # (outline sentences kept,): the point each one states
+    reference_vecs: np.ndarray      # (references, dim): outline sentences kept and the points' `says`
+    reference_owner: np.ndarray     # (references,): the point each one makes
+    reference_weight: np.ndarray    # (references,): what similarity to it counts
 
 
 class Grader:
@@ -160,18 +162,21 @@ class Grader:
         groups = [[p.text for p in question.rubric], [", ".join(p.cues) for p in question.rubric], [question.prompt],
                   [t for g in claim_groups for t in g], [f.text for f in question.red_flags],
                   [m.correction for m in question.misconceptions], [t for g in says_groups for t in g],
-                  outline_sentences(question.model_answer)]
+                  outline_sentences(question.model_answer), [s for p in question.rubric for s in p.says]]
         vecs = self.embeddings.encode([t for g in groups for t in g])  # one batch, split back per group
-        point_vecs, cue_vecs, prompt_vecs, claim_vecs, flag_vecs, correction_vecs, says_vecs, outline_vecs = np.split(
-            vecs, np.cumsum([len(g) for g in groups])[:-1])
+        (point_vecs, cue_vecs, prompt_vecs, claim_vecs, flag_vecs, correction_vecs, says_vecs, outline_vecs,
+         point_says_vecs) = np.split(vecs, np.cumsum([len(g) for g in groups])[:-1])
         kept, owner = assign_to_points(outline_vecs @ point_vecs.T, self.config.outline_assign)
+        says_owner = np.array([j for j, p in enumerate(question.rubric) for _ in p.says], dtype=int)
         prepared = _Prepared(
             point_vecs=point_vecs, cue_vecs=cue_vecs,
             cue_stems=[[cue_tuple(c) for c in p.cues] for p in question.rubric],
             prompt_vec=prompt_vecs[0], flag_vecs=flag_vecs, correction_vecs=correction_vecs,
             claims=References.build(claim_groups, claim_vecs, misconception_distinctive(question)),
             flag_says=References.build(says_groups, says_vecs, red_flag_distinctive(question)),
-            outline_vecs=outline_vecs[kept], outline_owner=owner,
+            reference_vecs=np.vstack([outline_vecs[kept], point_says_vecs]),
+            reference_owner=np.concatenate([owner, says_owner]).astype(int),
+            reference_weight=np.array([self.config.outline_weight] * len(kept) + [self.config.says_weight] * len(says_owner)),
         )
         with self._lock:
             self._prepared[question.id] = prepared
@@ -335,7 +340,7 @@ class Grader:
 
     def _semantic(self, vecs: np.ndarray, prep: _Prepared) -> np.ndarray:
         semantic = np.maximum(vecs @ prep.point_vecs.T, (vecs @ prep.cue_vecs.T) * self.config.cue_weight)
-        return max_into_points(semantic, (vecs @ prep.outline_vecs.T) * self.config.outline_weight, prep.outline_owner)
+        return max_into_points(semantic, (vecs @ prep.reference_vecs.T) * prep.reference_weight, prep.reference_owner)
 
     @staticmethod
     def _special_flags(all_sentences: list[str], injections: list[str], n_words: int) -> list[FlagResult]:

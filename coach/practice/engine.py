@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
@@ -118,6 +119,9 @@ class PracticeEngine:
         self._phraser_factory = phraser_factory
         self._rng = rng or random.Random()
         self._clock = clock
+        # Embeds the posed question's references (key points, outline, wrong claims: ~0.3 s) while the
+        # candidate reads and types, so the first grade does not wait for them.
+        self._warm = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coach-warm-grader")
 
     # ------------------------------------------------------------------ choosing a question
     def choose_question(self, topic: str | None = None, level: str | None = None, weakest: bool = False,
@@ -150,6 +154,7 @@ class PracticeEngine:
         state = new_state(self._clock())
         sid = self.store.create_session("practice", question.id, question.topic, question.level, state=state, user=user)
         self.store.add_turn(sid, "coach", "question", question.prompt)
+        self._warm.submit(self.grader.prepare, question)
         return self.view(sid)
 
     def view(self, session_id: str) -> SessionView:

@@ -45,6 +45,15 @@ def test_first_question_needs_no_llm(coach):
     assert coach.chat_model.calls == []
 
 
+def test_the_posed_question_is_prepared_for_grading_while_the_candidate_types(coach):
+    grader = coach.grader
+    grader._prepared.pop("mon-q01", None)
+    coach.engine.start(question_id="mon-q01")
+    coach.engine._warm.submit(lambda: None).result(timeout=60)  # one worker: runs after the warm-up
+    assert "mon-q01" in grader._prepared
+    assert grader.grade("mon-q01", "I would compare feature distributions with PSI.").question_id == "mon-q01"
+
+
 def _authored(question) -> set[str]:
     """Every text the interviewer may ask for this question."""
     texts = {p.probe for p in question.rubric} | {f for p in question.rubric for f in p.follow_ups}
