@@ -29,7 +29,7 @@ from coach.grading.matching import contains
 from coach.text import STOPWORDS, stem_words, words
 
 if TYPE_CHECKING:  # pragma: no cover
-    from coach.grading.grader import GradingConfig
+    from coach.grading.config import GradingConfig
 
 # The bank's cues, claims and `says` alone are ~7,000 texts; a smaller cache thrashes and every
 # grade re-tokenises them (the entries are a few short tuples each).

@@ -22,7 +22,7 @@ from coach.grading.results import FlagResult, MisconceptionResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from coach.content.questions import Question
-    from coach.grading.grader import GradingConfig
+    from coach.grading.config import GradingConfig
 
 
 @dataclass

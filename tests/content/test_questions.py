@@ -133,3 +133,15 @@ def test_every_misconception_says_how_candidates_state_it(real_bank):
             assert len(m.says) >= 6, f"{q.id}/{m.id}"
             assert len(set(m.says)) == len(m.says), f"{q.id}/{m.id}"
             assert all(s.strip().rstrip(".").lower() != m.claim.strip().rstrip(".").lower() for s in m.says), f"{q.id}/{m.id}"
+
+
+def test_every_key_point_says_how_candidates_make_it(real_bank):
+    """Three sentences per rubric point (a brief mention first), distinct, none a copy of the point's
+    text, and none the same as a sentence that states one of the question's wrong claims."""
+    for q in real_bank:
+        wrong = {s.strip().lower() for m in q.misconceptions for s in [m.claim, *m.says]}
+        wrong |= {s.strip().lower() for f in q.red_flags for s in [f.text, *f.says]}
+        for p in q.rubric:
+            assert len(p.says) >= 3 and len(set(p.says)) == len(p.says), f"{q.id}/{p.id}"
+            assert all(s.strip().lower() != p.text.strip().lower() and s.strip().lower() not in wrong
+                       for s in p.says), f"{q.id}/{p.id}"

@@ -11,7 +11,7 @@ import pytest
 from coach.grading.claims import (
     best_statement, claim_overlap, content_stems, distinctive_stems, keeps_stance, statement_score,
 )
-from coach.grading.grader import GradingConfig
+from coach.grading.config import GradingConfig
 
 CLAIM = "Running a model in shadow mode is free."
 NEGATED_CLAIM = "Shadow is free because users are not affected."

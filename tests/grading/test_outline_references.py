@@ -59,3 +59,23 @@ def test_paraphrase_of_an_outline_bullet_earns_its_point_more_clearly(real_coach
         grader.config = original
         grader._prepared.clear()
     assert covered and with_outline >= without + 0.2
+
+
+def test_a_point_made_in_a_candidates_words_is_credited_through_its_says(real_coach):
+    """The words of the bank's `says`, not of the point's text: credited with them, missed without."""
+    grader = real_coach.grader
+    said = {"covariate": "When Brazil comes online and lots of the mail is suddenly Portuguese, the kind of messages "
+                         "moves, but a scam in Portuguese is still a scam.",
+            "concept": "Spammers copying real retailer newsletters means the same-looking mail now deserves a "
+                       "different label, which is the worst of the three."}
+    original = grader.config
+    try:
+        for weight, expected in ((original.says_weight, True), (0.0, False)):
+            grader.config = dataclasses.replace(original, says_weight=weight)
+            grader._prepared.clear()
+            for point_id, sentence in said.items():
+                covered = {p.id for p in grader.grade("mon-q01", sentence).points if p.covered}
+                assert (point_id in covered) is expected, (weight, point_id, covered)
+    finally:
+        grader.config = original
+        grader._prepared.clear()
