@@ -103,17 +103,18 @@ class Grader:
             cached = self._prepared.get(question.id)
         if cached is not None:
             return cached
+        cfg = self.config
         claim_groups, says_groups = misconception_groups(question), red_flag_groups(question)
+        point_says = [(j, k, t) for j, p in enumerate(question.rubric) for k, t in enumerate(p.says)] if cfg.says_weight else []
         groups = [[p.text for p in question.rubric], [", ".join(p.cues) for p in question.rubric], [question.prompt],
                   [t for g in claim_groups for t in g], [f.text for f in question.red_flags],
                   [m.correction for m in question.misconceptions], [t for g in says_groups for t in g],
-                  outline_sentences(question.model_answer), [s for p in question.rubric for s in p.says]]
+                  outline_sentences(question.model_answer), [t for _, _, t in point_says]]
         vecs = self.embeddings.encode([t for g in groups for t in g])  # one batch, split back per group
         (point_vecs, cue_vecs, prompt_vecs, claim_vecs, flag_vecs, correction_vecs, says_vecs, outline_vecs,
          point_says_vecs) = np.split(vecs, np.cumsum([len(g) for g in groups])[:-1])
-        cfg = self.config
         kept, owner = assign_to_points(outline_vecs @ point_vecs.T, cfg.outline_assign)
-        says_owner = np.array([j for j, p in enumerate(question.rubric) for _ in p.says], dtype=int)
+        says_owner = np.array([j for j, _, _ in point_says], dtype=int)
         prepared = _Prepared(
             point_vecs=point_vecs, cue_vecs=cue_vecs,
             cue_stems=[[cue_tuple(c) for c in p.cues] for p in question.rubric],
@@ -122,8 +123,8 @@ class Grader:
             flag_says=References.build(says_groups, says_vecs, red_flag_distinctive(question)),
             reference_vecs=np.vstack([outline_vecs[kept], point_says_vecs]),
             reference_owner=np.concatenate([owner, says_owner]).astype(int),
-            reference_weight=np.array([cfg.outline_weight] * len(kept) + [cfg.says_weight * (cfg.says_brief_share if k == 0 else 1.0)
-                                          for p in question.rubric for k, _ in enumerate(p.says)]),
+            reference_weight=np.array([cfg.outline_weight] * len(kept)
+                                      + [cfg.says_weight * (cfg.says_brief_share if k == 0 else 1.0) for _, k, _ in point_says]),
         )
         with self._lock:
             self._prepared[question.id] = prepared

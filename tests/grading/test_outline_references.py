@@ -70,7 +70,7 @@ def test_a_point_made_in_a_candidates_words_is_credited_through_its_says(real_co
                        "different label, which is the worst of the three."}
     original = grader.config
     try:
-        for weight, expected in ((original.says_weight, True), (0.0, False)):
+        for weight, expected in ((0.95, True), (0.0, False)):  # off by default (see GradingConfig.says_weight)
             grader.config = dataclasses.replace(original, says_weight=weight)
             grader._prepared.clear()
             for point_id, sentence in said.items():
