@@ -21,6 +21,8 @@ STOPWORDS = frozenset(
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# A fenced Markdown block (```...```), or an unclosed one to the end of the text.
+FENCED_BLOCK = re.compile(r"```.*?(```|\Z)", re.S)
 
 
 def clean_text(text: str) -> str:

@@ -147,6 +147,7 @@ def run_heldout_eval(grader: "Grader", items: list[dict[str, Any]] | None = None
                      splits: tuple[str, ...] = ("dev", "test")) -> HeldoutResult:
     items = load_heldout() if items is None else items
     result = HeldoutResult()
+    flag_items = yaml.safe_load(REDFLAG_FILE.read_text(encoding="utf-8"))["items"] if REDFLAG_FILE.is_file() else []
     for split in splits:
         res = result.splits.setdefault(split, SplitResult(split=split,
                                                           confusion={lv: dict.fromkeys(LEVELS, 0) for lv in LEVELS}))
@@ -181,7 +182,6 @@ def run_heldout_eval(grader: "Grader", items: list[dict[str, Any]] | None = None
                 gap = abs(free.score - grade.score)
                 res.rephrase_gaps.append(gap)
                 res.rephrased_within_10 += gap <= 10
-        flag_items = yaml.safe_load(REDFLAG_FILE.read_text(encoding="utf-8"))["items"] if REDFLAG_FILE.is_file() else []
         for item in (it for it in flag_items if it["split"] == split):
             got = {f.id for f in grader.grade(grader.bank.get(item["question_id"]), item["answer"]).red_flags}
             got -= _EVERY_QUESTION_FLAGS

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from coach.text import STOPWORDS, sentences, words
+from coach.text import FENCED_BLOCK, STOPWORDS, sentences, words
 
 # Phrases that speak to the grader rather than to the interviewer.
 _INJECTION_PATTERNS = [
@@ -36,7 +36,6 @@ _INJECTION_PATTERNS = [
 ]
 _INJECTION = [re.compile(p, re.I | re.M) for p in _INJECTION_PATTERNS]
 # Fenced code blocks and JSON/YAML-looking blocks that talk about grading.
-_FENCE = re.compile(r"```.*?(```|\Z)", re.S)
 _CONFIG_WORDS = re.compile(r"\b(score|grade|grader|rubric|covered|points?|band|evaluat\w*|weight|override|passed?)\b", re.I)
 _BRACED = re.compile(r"\{[^{}]{0,400}\}", re.S)
 _KEY_VALUE_LINE = re.compile(r"^\s*[\w.\-\"']+\s*[:=]\s*\S", re.M)
@@ -66,7 +65,7 @@ def scan_answer(answer: str) -> AnswerScan:
             return "\n"
         return block
 
-    text = _FENCE.sub(_cut_block, text)
+    text = FENCED_BLOCK.sub(_cut_block, text)
     text = _BRACED.sub(_cut_block, text)
     # Indented / bare YAML-style blocks: consecutive key: value lines mentioning grading words.
     lines = text.split("\n")

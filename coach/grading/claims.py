@@ -105,7 +105,7 @@ def states_cue(sentence: str, cue: str) -> bool:
     rejecting word anywhere in the sentence counts ("accuracy looks good, so it is useless here").
     """
     cue_toks = claim_tokens(cue)
-    if not cue_toks or not set(cue_toks) <= _token_set(sentence):  # fast exit: a clause's words are the sentence's
+    if not cue_toks or not _token_set(cue) <= _token_set(sentence):  # fast exit: a clause's words are the sentence's
         return False
     if _rejector_words(sentence) - _rejector_words(cue):
         return False

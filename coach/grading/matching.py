@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 
-from coach.text import sentences, stems
+from coach.text import FENCED_BLOCK, sentences, stems
 
 
 def cue_tuple(cue: str) -> tuple[str, ...]:
@@ -103,13 +103,12 @@ def assign_evidence(combined: np.ndarray, threshold: float, per_sentence: int) -
     return rows, scores
 
 
-_FENCE = re.compile(r"```.*?(```|$)", re.S)
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 
 
 def outline_sentences(model_answer: str, min_words: int = 4) -> list[str]:
     """The sentences of a model answer's outline (its bullets), without the diagram source."""
-    lines = (_BULLET.sub("", line).strip() for line in _FENCE.sub("", model_answer).splitlines())
+    lines = (_BULLET.sub("", line).strip() for line in FENCED_BLOCK.sub("", model_answer).splitlines())
     return [s for line in lines if line for s in sentences(line) if len(s.split()) >= min_words]
 
 
