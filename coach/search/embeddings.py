@@ -14,8 +14,6 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.embeddings import Embeddings
-
 from coach.errors import SettingsError
 from coach.search.model_files import offline_environment, packaged_model_path
 
@@ -28,8 +26,9 @@ PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
 BACKENDS = ("onnx", "torch")
 
 
-class LocalEmbeddings(Embeddings):
-    """LangChain ``Embeddings`` over a local sentence-transformers folder, normalised for cosine."""
+class LocalEmbeddings:
+    """A local sentence-transformers folder, normalised for cosine (LangChain's interface over it:
+    :class:`coach.search.lc_embeddings.LangChainEmbeddings`)."""
 
     def __init__(self, model_path: Path | None = None, device: str = "cpu", batch_size: int = 32, *,
                  backend: str = "onnx", cache_dir: Path | None = None, threads: int | None = None) -> None:
@@ -90,12 +89,6 @@ class LocalEmbeddings(Embeddings):
             texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
             show_progress_bar=False,
         )
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.encode(list(texts)).tolist() if texts else []
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.encode([text])[0].tolist()
 
 
 def build_embeddings(settings: "Settings") -> LocalEmbeddings:

@@ -142,6 +142,8 @@ def open_store(settings: "Settings", embeddings: "LocalEmbeddings", *, create: b
     """The LangChain Chroma wrapper over our collection (always with our embedding function)."""
     from langchain_chroma import Chroma
 
+    from coach.search.lc_embeddings import LangChainEmbeddings
+
     client = open_client(settings, create=create)
 
     def open_fn() -> tuple[Any, Any]:
@@ -150,7 +152,7 @@ def open_store(settings: "Settings", embeddings: "LocalEmbeddings", *, create: b
         store = Chroma(
             client=client,
             collection_name=settings.vector_store.collection,
-            embedding_function=embeddings,
+            embedding_function=LangChainEmbeddings(embeddings),
             collection_metadata={"hnsw:space": "cosine", MODEL_KEY: embeddings.name},
             create_collection_if_not_exists=create,
         )

@@ -101,7 +101,8 @@ def test_unknown_backend_is_refused():
 
 
 def test_query_path_imports_neither_torch_nor_sentence_transformers(real_coach, tmp_path):
-    """A real `coach retrieve` process over an ingested index: torch never loads."""
+    """A real `coach retrieve` process over an ingested index: torch never loads, nor LangChain
+    (whose embeddings interface alone costs ~0.1 s; ingest's LangChain wrapper gets an adapter)."""
     cfg = write_config(tmp_path, ROOT / "knowledge", llm={"mode": "fake"},
                        vector_store={"path": str(real_coach.settings.chroma_path)})
     probe = (
@@ -109,7 +110,7 @@ def test_query_path_imports_neither_torch_nor_sentence_transformers(real_coach, 
         "sys.argv = ['coach', '--config', sys.argv[1], 'retrieve', 'how do I detect drift', '-k', '3', '--json']\n"
         "try:\n    runpy.run_module('coach.cli', run_name='__main__')\n"
         "except SystemExit as e:\n    code = e.code\n"
-        "print('HEAVY', sorted(m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules))\n"
+        "print('HEAVY', sorted(m for m in ('torch', 'sentence_transformers', 'transformers', 'langchain_core') if m in sys.modules))\n"
     )
     proc = subprocess.run([sys.executable, "-c", probe, str(cfg)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
