@@ -184,6 +184,7 @@ def dense_baseline(coach: "Coach") -> tuple[Search, int, Callable[[], None]]:
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     from coach.content.guide import guide_files
+    from coach.search.lc_embeddings import LangChainEmbeddings
 
     root = coach.settings.knowledge_dir
     section_of = {s.source: s.id for s in coach.guide.sections.values()}
@@ -195,7 +196,7 @@ def dense_baseline(coach: "Coach") -> tuple[Search, int, Callable[[], None]]:
     chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=150).split_documents(docs)
     client = chromadb.EphemeralClient(settings=ChromaSettings(anonymized_telemetry=False))
     name = f"eval-dense-baseline-{uuid.uuid4().hex[:8]}"
-    store = Chroma(collection_name=name, embedding_function=coach.embeddings, client=client)
+    store = Chroma(collection_name=name, embedding_function=LangChainEmbeddings(coach.embeddings), client=client)
     store.add_documents(chunks)
 
     def search(query: str, depth: int) -> list[str]:

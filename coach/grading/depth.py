@@ -9,6 +9,9 @@ point's weight. The test is on the evidence sentence and the one right after it.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+
+from coach.text import words
 
 LEVELS = ("missed", "mentioned", "explained")
 LEVEL_CREDIT = {"missed": 0.0, "mentioned": 0.5, "explained": 1.0}
@@ -26,15 +29,41 @@ def gives_reason(sentence: str) -> bool:
     return bool(_REASON.search(sentence) or _NUMBER.search(sentence))
 
 
-def level_of(evidence: str | None, following: str | None = None) -> str:
+@dataclass(frozen=True)
+class DepthRule:
+    """When a reason counts, given how close a sentence comes to the point's own ``says``.
+
+    A reason word alone over-credits fluent generic answers ("a circuit breaker so we fail fast"):
+    the reason must be about this point, i.e. its sentence at least ``specific`` close to one of the
+    point's ``says``. A long sentence very close to them explains the point without a connective
+    ("Concept drift: the same message now means something different, ..."). ``specific`` 0: any
+    reason counts, as for points without ``says`` (rubrics composed from the guide).
+    """
+
+    specific: float = 0.0
+    long_words: int = 21
+    long_similarity: float = 0.55
+
+
+def level_of(evidence: str | None, following: str | None = None, closeness: tuple[float, float] | None = None,
+             rule: DepthRule = DepthRule()) -> str:
     """``missed`` without evidence; ``explained`` when it or the sentence right after it gives a reason.
 
     Candidates often name the idea and justify it in the next sentence; on the held-out dev split,
     reading the next sentence whatever its first word agreed with the labels more (0.622 vs 0.609)
-    than requiring a connective ("This ...", "Because ...") at its start.
+    than requiring a connective ("This ...", "Because ...") at its start. ``closeness``: the best
+    similarity of the evidence and of the following sentence to the point's ``says`` (see DepthRule).
     """
     if not evidence:
         return "missed"
-    if gives_reason(evidence) or (following is not None and gives_reason(following)):
+    if closeness is None or rule.specific <= 0:
+        reasoned = gives_reason(evidence) or (following is not None and gives_reason(following))
+        return "explained" if reasoned else "mentioned"
+    own, after = closeness
+    if gives_reason(evidence) and own >= rule.specific:
+        return "explained"
+    if following is not None and gives_reason(following) and after >= rule.specific:
+        return "explained"
+    if len(words(evidence)) >= rule.long_words and own >= rule.long_similarity:
         return "explained"
     return "mentioned"

@@ -29,7 +29,7 @@ from coach.grading.stated import (
     AnswerUnits, References, misconception_distinctive, misconception_groups, red_flag_distinctive, red_flag_groups,
     stated_misconceptions, stated_red_flags,
 )
-from coach.grading.depth import level_of
+from coach.grading.depth import DepthRule, level_of
 from coach.grading.vector_cache import VectorCache
 from coach.grading.results import (
     LISTING_FLAG, MANIPULATION_FLAG, FlagResult, GradeResult, MisconceptionResult, PointResult, clip,
@@ -57,6 +57,22 @@ class _Prepared:
     reference_vecs: np.ndarray      # (references, dim): outline sentences kept and the points' `says`
     reference_owner: np.ndarray     # (references,): the point each one makes
     reference_weight: np.ndarray    # (references,): what similarity to it counts
+    says_vecs: np.ndarray           # (says, dim): every point's `says` (for the depth rule)
+    says_owner: np.ndarray          # (says,): the point each one belongs to
+
+
+def _closeness(prep: _Prepared, point: int, rows: dict[str, np.ndarray], evidence: str | None,
+               following: str | None) -> tuple[float, float] | None:
+    """How close the evidence and the sentence after it come to the point's `says` (None: it has none)."""
+    mine = prep.says_vecs[prep.says_owner == point]
+    if evidence is None or not len(mine):
+        return None
+
+    def close(text: str | None) -> float:
+        vec = rows.get(text) if text is not None else None
+        return float((mine @ vec).max()) if vec is not None else 0.0
+
+    return close(evidence), close(following)
 
 
 class Grader:
@@ -105,7 +121,8 @@ class Grader:
             return cached
         cfg = self.config
         claim_groups, says_groups = misconception_groups(question), red_flag_groups(question)
-        point_says = [(j, k, t) for j, p in enumerate(question.rubric) for k, t in enumerate(p.says)] if cfg.says_weight else []
+        point_says = [(j, k, t) for j, p in enumerate(question.rubric) for k, t in enumerate(p.says)] \
+            if cfg.says_weight or cfg.depth_specific else []
         groups = [[p.text for p in question.rubric], [", ".join(p.cues) for p in question.rubric], [question.prompt],
                   [t for g in claim_groups for t in g], [f.text for f in question.red_flags],
                   [m.correction for m in question.misconceptions], [t for g in says_groups for t in g],
@@ -121,10 +138,11 @@ class Grader:
             prompt_vec=prompt_vecs[0], flag_vecs=flag_vecs, correction_vecs=correction_vecs,
             claims=References.build(claim_groups, claim_vecs, misconception_distinctive(question)),
             flag_says=References.build(says_groups, says_vecs, red_flag_distinctive(question)),
-            reference_vecs=np.vstack([outline_vecs[kept], point_says_vecs]),
-            reference_owner=np.concatenate([owner, says_owner]).astype(int),
-            reference_weight=np.array([cfg.outline_weight] * len(kept)
-                                      + [cfg.says_weight * (cfg.says_brief_share if k == 0 else 1.0) for _, k, _ in point_says]),
+            reference_vecs=np.vstack([outline_vecs[kept]] + ([point_says_vecs] if cfg.says_weight else [])),
+            reference_owner=np.concatenate([owner] + ([says_owner] if cfg.says_weight else [])).astype(int),
+            reference_weight=np.array([cfg.outline_weight] * len(kept) + [
+                cfg.says_weight * (cfg.says_brief_share if k == 0 else 1.0) for _, k, _ in point_says if cfg.says_weight]),
+            says_vecs=point_says_vecs, says_owner=says_owner,
         )
         with self._lock:
             self._prepared[question.id] = prepared
@@ -243,6 +261,8 @@ class Grader:
         gibberish = n_words > 0 and wordlike_share(scan.clean, self.vocabulary) < cfg.gibberish_share if self.vocabulary else False
         off_topic = bool(reasoned) and top_similarity < cfg.offtopic_similarity
         points: list[PointResult] = []
+        rows = dict(zip(reasoned + others, sentence_vecs)) if batch else {}
+        depth = DepthRule(cfg.depth_specific, cfg.depth_long_words, cfg.depth_long_similarity)
         for j, point in enumerate(question.rubric):
             covered = bool(best[j] >= cfg.cover_threshold) and not gibberish and not off_topic
             evidence = reasoned[best_row[j]] if covered else None
@@ -251,7 +271,7 @@ class Grader:
             points.append(
                 PointResult(
                     id=point.id, text=point.text, dimension=point.dimension, weight=point.weight, covered=covered,
-                    evidence=evidence, strength=float(max(best[j], 0.0)), level=level_of(evidence, following),
+                    evidence=evidence, strength=float(max(best[j], 0.0)), level=level_of(evidence, following, _closeness(prep, j, rows, evidence, following), depth),
                     sections=list(point.sections),
                     closest=reasoned[nearest[j]] if not covered and nearest[j] >= 0 and not (gibberish or off_topic)
                     else None,

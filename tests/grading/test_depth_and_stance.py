@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from coach.grading.critique import build_critique
-from coach.grading.depth import level_of
+from coach.grading.depth import DepthRule, level_of
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +53,25 @@ def test_a_sentence_both_red_flag_and_misconception_costs_once(grader):
 ])
 def test_levels(evidence, following, level):
     assert level_of(evidence, following) == level
+
+
+@pytest.mark.parametrize(("evidence", "following", "closeness", "level"), [
+    ("I would use PR-AUC because it is modern.", None, (0.30, 0.0), "mentioned"),       # a reason, not about the point
+    ("I would use PR-AUC because only 0.1% are fraud.", None, (0.45, 0.0), "explained"),
+    ("I would use PR-AUC.", "That is because fraud is rare.", (0.50, 0.20), "mentioned"),  # the next one is off the point
+    ("I would use PR-AUC.", "That is because fraud is rare.", (0.50, 0.45), "explained"),
+    (" ".join(["word"] * 21), None, (0.60, 0.0), "explained"),                          # long and close: the mechanism
+    (" ".join(["word"] * 20), None, (0.60, 0.0), "mentioned"),
+])
+def test_a_reason_counts_when_it_is_about_the_point(evidence, following, closeness, level):
+    assert level_of(evidence, following, closeness, DepthRule(specific=0.40, long_words=21, long_similarity=0.55)) == level
+
+
+def test_a_generic_reason_leaves_a_point_mentioned(grader):
+    """Fluent filler ("since it is what modern teams use") is not a reason for this point."""
+    generic = grader.grade("arch-q01", "I would compare the models on PR-AUC, since it is what modern teams use these days.")
+    point = next(p for p in generic.points if p.id == "imbalance-metrics")
+    assert point.covered and point.level == "mentioned"
 
 
 def test_mentioned_earns_half_the_weight(grader):
