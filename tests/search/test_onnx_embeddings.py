@@ -117,3 +117,16 @@ def test_query_path_imports_neither_torch_nor_sentence_transformers(real_coach, 
     hits = json.loads(proc.stdout[: proc.stdout.rindex("HEAVY")])
     assert len(hits) == 3 and all("section_id" in h for h in hits)
     assert proc.stdout.strip().endswith("HEAVY []"), proc.stdout[-300:]
+
+
+def test_the_export_runs_fused_transformer_operators():
+    """The export hands onnxruntime fused Attention / SkipLayerNormalization kernels (the same vectors,
+    less time). A transformers or onnxruntime release whose graph the fuser no longer recognises
+    would still give right vectors, only slower: this says so instead of letting it pass silently."""
+    import onnx
+
+    export = ensure_export(packaged_model_path(), MODELS_DIR)
+    graph = onnx.load(str(export / "model.onnx"), load_external_data=False).graph
+    ops = {node.op_type for node in graph.node}
+    assert {"Attention", "SkipLayerNormalization"} <= ops, sorted(ops)
+    assert "Softmax" not in ops  # no unfused attention left
