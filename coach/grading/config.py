@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from coach.grading.depth import DepthRule
+
 
 @dataclass(frozen=True)
 class GradingConfig:
@@ -82,3 +84,7 @@ class GradingConfig:
     match_floor: float = 0.45          # ...or from this similarity when it leads the runner-up by match_margin
     match_margin: float = 0.10
     guide_sections: int = 5            # sections whose key points compose a rubric when nothing matches
+
+    @property
+    def depth_rule(self) -> DepthRule:
+        return DepthRule(self.depth_specific, self.depth_long_words, self.depth_long_similarity)

@@ -40,13 +40,13 @@ class DepthRule:
     reason counts, as for points without ``says`` (rubrics composed from the guide).
     """
 
-    specific: float = 0.0
-    long_words: int = 21
-    long_similarity: float = 0.55
+    specific: float
+    long_words: int
+    long_similarity: float
 
 
 def level_of(evidence: str | None, following: str | None = None, closeness: tuple[float, float] | None = None,
-             rule: DepthRule = DepthRule()) -> str:
+             rule: DepthRule | None = None) -> str:
     """``missed`` without evidence; ``explained`` when it or the sentence right after it gives a reason.
 
     Candidates often name the idea and justify it in the next sentence; on the held-out dev split,
@@ -56,7 +56,7 @@ def level_of(evidence: str | None, following: str | None = None, closeness: tupl
     """
     if not evidence:
         return "missed"
-    if closeness is None or rule.specific <= 0:
+    if closeness is None or rule is None or rule.specific <= 0:
         reasoned = gives_reason(evidence) or (following is not None and gives_reason(following))
         return "explained" if reasoned else "mentioned"
     own, after = closeness

@@ -29,7 +29,7 @@ from coach.grading.stated import (
     AnswerUnits, References, misconception_distinctive, misconception_groups, red_flag_distinctive, red_flag_groups,
     stated_misconceptions, stated_red_flags,
 )
-from coach.grading.depth import DepthRule, level_of
+from coach.grading.depth import level_of
 from coach.grading.vector_cache import VectorCache
 from coach.grading.results import (
     LISTING_FLAG, MANIPULATION_FLAG, FlagResult, GradeResult, MisconceptionResult, PointResult, clip,
@@ -64,8 +64,10 @@ class _Prepared:
 def _closeness(prep: _Prepared, point: int, rows: dict[str, np.ndarray], evidence: str | None,
                following: str | None) -> tuple[float, float] | None:
     """How close the evidence and the sentence after it come to the point's `says` (None: it has none)."""
+    if evidence is None:
+        return None
     mine = prep.says_vecs[prep.says_owner == point]
-    if evidence is None or not len(mine):
+    if not len(mine):
         return None
 
     def close(text: str | None) -> float:
@@ -132,16 +134,17 @@ class Grader:
          point_says_vecs) = np.split(vecs, np.cumsum([len(g) for g in groups])[:-1])
         kept, owner = assign_to_points(outline_vecs @ point_vecs.T, cfg.outline_assign)
         says_owner = np.array([j for j, _, _ in point_says], dtype=int)
+        evidence_says = point_says if cfg.says_weight else []  # the depth rule may read them without this
         prepared = _Prepared(
             point_vecs=point_vecs, cue_vecs=cue_vecs,
             cue_stems=[[cue_tuple(c) for c in p.cues] for p in question.rubric],
             prompt_vec=prompt_vecs[0], flag_vecs=flag_vecs, correction_vecs=correction_vecs,
             claims=References.build(claim_groups, claim_vecs, misconception_distinctive(question)),
             flag_says=References.build(says_groups, says_vecs, red_flag_distinctive(question)),
-            reference_vecs=np.vstack([outline_vecs[kept]] + ([point_says_vecs] if cfg.says_weight else [])),
-            reference_owner=np.concatenate([owner] + ([says_owner] if cfg.says_weight else [])).astype(int),
+            reference_vecs=np.vstack([outline_vecs[kept], point_says_vecs[:len(evidence_says)]]),
+            reference_owner=np.concatenate([owner, says_owner[:len(evidence_says)]]).astype(int),
             reference_weight=np.array([cfg.outline_weight] * len(kept) + [
-                cfg.says_weight * (cfg.says_brief_share if k == 0 else 1.0) for _, k, _ in point_says if cfg.says_weight]),
+                cfg.says_weight * (cfg.says_brief_share if k == 0 else 1.0) for _, k, _ in evidence_says]),
             says_vecs=point_says_vecs, says_owner=says_owner,
         )
         with self._lock:
@@ -262,7 +265,7 @@ class Grader:
         off_topic = bool(reasoned) and top_similarity < cfg.offtopic_similarity
         points: list[PointResult] = []
         rows = dict(zip(reasoned + others, sentence_vecs)) if batch else {}
-        depth = DepthRule(cfg.depth_specific, cfg.depth_long_words, cfg.depth_long_similarity)
+        depth = cfg.depth_rule
         for j, point in enumerate(question.rubric):
             covered = bool(best[j] >= cfg.cover_threshold) and not gibberish and not off_topic
             evidence = reasoned[best_row[j]] if covered else None
@@ -271,7 +274,8 @@ class Grader:
             points.append(
                 PointResult(
                     id=point.id, text=point.text, dimension=point.dimension, weight=point.weight, covered=covered,
-                    evidence=evidence, strength=float(max(best[j], 0.0)), level=level_of(evidence, following, _closeness(prep, j, rows, evidence, following), depth),
+                    evidence=evidence, strength=float(max(best[j], 0.0)),
+                    level=level_of(evidence, following, _closeness(prep, j, rows, evidence, following), depth),
                     sections=list(point.sections),
                     closest=reasoned[nearest[j]] if not covered and nearest[j] >= 0 and not (gibberish or off_topic)
                     else None,

@@ -21,10 +21,6 @@ class LangChainEmbeddings(Embeddings):
     def __init__(self, embeddings: "LocalEmbeddings") -> None:
         self.embeddings = embeddings
 
-    @property
-    def name(self) -> str:
-        return self.embeddings.name
-
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.embeddings.encode(list(texts)).tolist() if texts else []
 
