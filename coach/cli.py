@@ -110,8 +110,13 @@ def cmd_practice(args: argparse.Namespace) -> int:
         if pending is not None and _say(pending, view.session_id):
             return 0
     else:
-        view = engine.start(topic=args.topic, level=args.level, weakest=args.weakest, question_id=args.question)
+        if args.question is not None and (args.topic or args.level or args.weakest):
+            raise QueryError("--question picks the question; leave out --topic, --level and --weakest")
+        view = (engine.start_asked(args.question) if args.question is not None
+                else engine.start(topic=args.topic, level=args.level, weakest=args.weakest))
         print(f"Session {view.session_id} — {view.topic}, {view.level} ({view.question_id})\n")
+        if view.graded_against:
+            print(f"(!) {view.graded_against}\n")
         print(f"Interviewer: {view.question}\n")
     print("Answer in as many turns as you like (a blank line sends). Ask clarifying questions any time;"
           " type 'done' for the critique.\n")
@@ -274,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--topic", choices=TOPICS)
     p.add_argument("--level", choices=LEVELS)
     p.add_argument("--weakest", action="store_true", help="pick from your weakest dimension")
-    p.add_argument("--question", help="a bank question id")
+    p.add_argument("--question", help="a bank question id (e.g. arch-q01) or your own question's text")
     p.add_argument("--resume", metavar="SESSION_ID", help="continue an unfinished session")
     p.add_argument("--script", metavar="FILE", help="play the candidate turns in this YAML/JSON file (no prompts)")
     p.add_argument("--json", action="store_true", help="with --script: print the transcript as JSON")

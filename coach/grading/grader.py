@@ -9,6 +9,7 @@ involved, so the same answer always gets the same grade.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from functools import cached_property
@@ -40,6 +41,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from coach.search.embeddings import LocalEmbeddings
     from coach.content.guide import Guide
     from coach.search.retrieval import HybridSearcher
+
+MIN_QUESTION_CHARS = 10  # a bank prompt's own minimum (Question.prompt)
+_BANK_ID = re.compile(r"[a-z]+-q\d+[a-z]?")
+
+
+@dataclass(frozen=True)
+class ResolvedQuestion:
+    """A typed question and the rubric it is graded against."""
+
+    question: Question   # a bank question, or a rubric composed for the typed text (id "guide:..." / "model:...")
+    source: str          # "bank" | "guide" | "model"
+    match_score: float   # similarity to the closest bank question (1.0 for a bank id)
+    asked_as: str        # the question as the candidate typed it (a bank id: the bank's prompt)
 
 
 @dataclass
@@ -188,27 +202,36 @@ class Grader:
             raise QueryError("no bank question matches and the guide index is not available: run `coach ingest`")
         return rubric_for(text, self.searcher, self.guide, self.config.guide_sections, self.drafter)
 
+    def resolve(self, text: str) -> ResolvedQuestion:
+        """The rubric for a question as typed: a bank id, else the close bank question, else one
+        composed from the guide's key points (or drafted by a capable model)."""
+        if not isinstance(text, str) or not clean_text(text).strip():
+            raise QueryError("the question is empty")
+        text = " ".join(clean_text(text).split())
+        if text in self.bank.questions or _BANK_ID.fullmatch(text):  # an id the bank lacks is an error, not a question
+            question = self.bank.get(text)
+            return ResolvedQuestion(question, "bank", 1.0, question.prompt)
+        if len(text) < MIN_QUESTION_CHARS:
+            raise QueryError(f"the question {text!r} is too short to grade against: type it in full "
+                             f"(at least {MIN_QUESTION_CHARS} characters) or give a bank id such as arch-q01")
+        found, score = self.match_question(text)
+        if found is not None:
+            return ResolvedQuestion(found, "bank", score, text)
+        composed = self.rubric_from_guide(text)
+        return ResolvedQuestion(composed, "model" if composed.id.startswith("model:") else "guide", score, text)
+
     # ----------------------------------------------------------------- grading
-    def grade(self, question: Question | str, answer: str) -> GradeResult:
-        """Grade ``answer``; ``question`` is a bank Question, a bank id, or free text."""
+    def grade(self, question: "Question | str | ResolvedQuestion", answer: str) -> GradeResult:
+        """Grade ``answer``; ``question`` is a bank Question, a bank id, free text, or a resolved one."""
         if not isinstance(answer, str):
             raise QueryError("the answer must be text")
         answer = clean_text(answer)
-        if isinstance(question, str):
-            question = clean_text(question)
         if len(answer) > self.max_answer_chars:
             raise QueryError(f"the answer is {len(answer):,} characters; the limit is {self.max_answer_chars:,} (session.max_answer_chars)")
-        source, match_score = "bank", 1.0
-        if isinstance(question, str):
-            if not question.strip():
-                raise QueryError("the question is empty")
-            found, match_score = self.match_question(question.strip())
-            if found is None:
-                question = self.rubric_from_guide(question.strip())
-                source = "model" if question.id.startswith("model:") else "guide"
-            else:
-                question = found
-        return self._grade(question, answer, source, match_score)
+        resolved = self.resolve(question) if isinstance(question, str) else question
+        if isinstance(resolved, ResolvedQuestion):
+            return self._grade(resolved.question, answer, resolved.source, resolved.match_score)
+        return self._grade(resolved, answer, "bank", 1.0)
 
     def _grade(self, question: Question, answer: str, source: str, match_score: float) -> GradeResult:
         cfg = self.config

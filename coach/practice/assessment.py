@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from coach.errors import QueryError
+from coach.grading.guide_rubric import RUBRIC_NOTES
+from coach.practice.asked import asked_prompt, typed_state
 
 if TYPE_CHECKING:  # pragma: no cover
     from coach.grading.grader import Grader
@@ -52,8 +54,13 @@ class Assessment:
         return data
 
     def markdown(self) -> str:
-        out = [f"### Self vs coach — {self.score}/100 ({self.band})", "",
-               "| Dimension | You | Coach | Gap |", "|---|---|---|---:|"]
+        out = [f"### Self vs coach — {self.score}/100 ({self.band})", ""]
+        source, grade = self.grade.get("rubric_source", "bank"), self.grade
+        if source in RUBRIC_NOTES:
+            out += [f"_{RUBRIC_NOTES[source]}_", ""]
+        elif grade.get("match_score", 1.0) < 1.0:
+            out += [f"_Graded against the bank question {self.question_id}: {grade.get('matched_question', '')}_", ""]
+        out += ["| Dimension | You | Coach | Gap |", "|---|---|---|---:|"]
         for r in self.rows:
             you = LEVEL_NAMES.get(r.self_level, "—") if r.self_level else "—"
             gap = "" if r.gap is None else (f"+{r.gap}" if r.gap > 0 else str(r.gap))
@@ -77,16 +84,17 @@ def self_assess(grader: "Grader", store: "Store", question_id: str, answer: str,
                 user: str = "local") -> Assessment:
     """Grade the answer, store it with the self-ratings, and compare per dimension."""
     bank = grader.bank
-    question = bank.get(question_id)
+    resolved = grader.resolve(question_id)  # a bank id, or a question in the candidate's own words
+    question, state = resolved.question, typed_state(resolved) if question_id not in bank.questions else {}
     unknown = sorted(set(ratings) - set(bank.rubric.dimension_ids))
     if unknown:
         raise QueryError(f"unknown dimension(s) {', '.join(unknown)}; use {', '.join(bank.rubric.dimension_ids)}")
     for dim, value in ratings.items():
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 4:
             raise QueryError(f"rating for {dim} must be 1 (weak) to 4 (staff), got {value!r}")
-    grade: GradeResult = grader.grade(question, answer)
-    sid = store.create_session("self-assess", question.id, question.topic, question.level, state={}, user=user)
-    store.add_turn(sid, "coach", "question", question.prompt)
+    grade: GradeResult = grader.grade(resolved, answer)  # says what it was graded against
+    sid = store.create_session("self-assess", question.id, question.topic, question.level, state=state, user=user)
+    store.add_turn(sid, "coach", "question", asked_prompt(question, state))
     store.add_turn(sid, "candidate", "answer", answer)
     store.save_grade(sid, grade.as_json())
     if ratings:

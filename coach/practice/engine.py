@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from coach.grading.critique import Critique, build_critique
 from coach.errors import QueryError, SessionError
+from coach.practice.asked import asked_prompt, graded_against, session_question, typed_state
 from coach.practice.interviewer import (
     Move, StageClock, after_move, follow_ups_left, new_state, next_move, session_deadline, stage_deadline,
 )
@@ -71,6 +72,7 @@ class SessionView:
     ends_at: float = 0.0
     points: list[str | None] = field(default_factory=list)  # per transcript turn: the point it concerns
     diagram: str = ""  # the candidate's latest diagram (Mermaid)
+    graded_against: str = ""  # for a typed question: the bank question or composed rubric it is graded against
 
     @property
     def clock(self) -> StageClock:
@@ -148,28 +150,47 @@ class PracticeEngine:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, topic: str | None = None, level: str | None = None, weakest: bool = False,
-              user: str = "local", question_id: str | None = None) -> SessionView:
-        """Pose a bank question at once (no LLM involved) and open a stored session."""
-        question = self.bank.get(question_id) if question_id else self.choose_question(topic, level, weakest, user)
+              user: str = "local", question_id: str | None = None, question_text: str | None = None) -> SessionView:
+        """Pose a question at once (no LLM involved) and open a stored session: a bank question
+        (by id, or chosen by topic, level or weakest dimension), or one the candidate typed."""
         state = new_state(self._clock())
+        if question_text is not None and question_id is not None:
+            raise QueryError("give a bank question id or your own question, not both")
+        if question_text is not None:
+            resolved = self.grader.resolve(question_text)
+            question = resolved.question
+            state.update(typed_state(resolved))
+        else:
+            question = self.bank.get(question_id) if question_id else self.choose_question(topic, level, weakest, user)
         sid = self.store.create_session("practice", question.id, question.topic, question.level, state=state, user=user)
-        self.store.add_turn(sid, "coach", "question", question.prompt)
+        self.store.add_turn(sid, "coach", "question", asked_prompt(question, state))
         self._warm.submit(self.grader.prepare, question)
         return self.view(sid)
 
+    def start_asked(self, question: str, user: str = "local") -> SessionView:
+        """Start on ``question`` as given: a bank id, or the candidate's own question."""
+        if question.strip() in self.bank.questions:
+            return self.start(question_id=question.strip(), user=user)
+        return self.start(question_text=question, user=user)
+
+    def question_of(self, row: Any) -> "Question":
+        """The question a stored session is graded against (a typed one keeps its own rubric)."""
+        return session_question(self.bank, row.id, row.question_id, row.state)
+
     def view(self, session_id: str) -> SessionView:
         row = self.store.get_session(session_id)
-        question = self.bank.get(row.question_id)
+        question = self.question_of(row)
         state, plan = row.state, self.config.stage_minutes
         turns = self.store.turns(session_id)
         return SessionView(
             session_id=row.id, question_id=question.id, topic=question.topic, level=question.level,
-            question=question.prompt, status=row.status,
+            question=asked_prompt(question, state), status=row.status,
             follow_ups_left=follow_ups_left(state, self.config.max_follow_ups),
             transcript=[(t.role, turn_kind(t.kind, t.meta), t.content) for t in turns],
             points=[t.meta.get("point") for t in turns],
             stage=state.get("stage", STAGES[0]), stage_ends_at=stage_deadline(state, plan),
             ends_at=session_deadline(state, plan), diagram=state.get("diagram", ""),
+            graded_against=graded_against(question, state),
         )
 
     def clock(self, session_id: str) -> StageClock:
@@ -189,7 +210,7 @@ class PracticeEngine:
         text = clean_text(text or "")
         if len(text) > self.config.max_answer_chars:
             raise QueryError(f"that turn is {len(text):,} characters; the limit is {self.config.max_answer_chars:,}")
-        question = self.bank.get(row.question_id)
+        question = self.question_of(row)
         state = dict(row.state)
         if drawn is None and is_done(text):
             if not state.get("answers"):
@@ -198,7 +219,7 @@ class PracticeEngine:
         if drawn is None and is_clarifying_question(text):
             state["clarifications"] = state.get("clarifications", 0) + 1
             self.store.add_turn(session_id, "candidate", "clarify-question", text, state=state)
-            return self._clarify(session_id, question, text)
+            return self._clarify(session_id, question, text, own_words=bool(graded_against(question, state)))
         graded = "\n\n".join(part for part in (text, drawn.as_answer_text() if drawn else "") if part)
         state["answers"] = [*state.get("answers", []), graded]
         meta = {}
@@ -220,10 +241,10 @@ class PracticeEngine:
         turns = self.store.turns(session_id)
         if row.status != "active" or not turns or turns[-1].role != "candidate":
             return None
-        question = self.bank.get(row.question_id)
+        question = self.question_of(row)
         last = turns[-1]
         if last.kind == "clarify-question":
-            return self._clarify(session_id, question, last.content)
+            return self._clarify(session_id, question, last.content, own_words=bool(graded_against(question, row.state)))
         answers = row.state.get("answers", [])
         grade = self.grader.grade(question, "\n\n".join(answers))
         return self._after_answer(session_id, question, grade, row.state, answers[-1] if answers else last.content)
@@ -240,7 +261,7 @@ class PracticeEngine:
     def finish(self, session_id: str, grade: "GradeResult | None" = None) -> CoachReply:
         """Grade everything said so far and stream the critique (deterministic card first)."""
         row = self.store.get_session(session_id)
-        question = self.bank.get(row.question_id)
+        question = self.question_of(row)
         answers = row.state.get("answers", [])
         if grade is None:
             grade = self.grader.grade(question, "\n\n".join(answers))
@@ -302,8 +323,10 @@ class PracticeEngine:
                                       meta={"point": move.point, "follow_up": move.kind, "stage": move.stage})
         return reply
 
-    def _clarify(self, session_id: str, question: "Question", asked: str) -> CoachReply:
-        facts = self.context_facts(question, asked)
+    def _clarify(self, session_id: str, question: "Question", asked: str, own_words: bool = False) -> CoachReply:
+        # A question the candidate typed has no authored context: the bank question that lends its
+        # rubric may describe another product's numbers, so none are given.
+        facts = [] if own_words else self.context_facts(question, asked)
         fallback = " ".join(facts) if facts else NOT_SPECIFIED
         banned = [p.text for p in question.rubric]
         reply = CoachReply(kind="clarify-answer", chunks=iter(()))

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from coach.grading.critique import build_critique, cite
 from coach.grading.results import GradeResult
+from coach.practice.asked import asked_prompt, graded_against, session_question
 
 if TYPE_CHECKING:  # pragma: no cover
     from coach.content.guide import Guide
@@ -20,14 +21,17 @@ _KIND = {"question": "question", "answer": "answer", "probe": "follow-up", "clar
 
 def session_markdown(store: "Store", bank: "QuestionBank", guide: "Guide", session_id: str) -> str:
     row = store.get_session(session_id)
-    question = bank.get(row.question_id)
+    question = session_question(bank, row.id, row.question_id, row.state)
     started = dt.datetime.fromtimestamp(row.started_at).strftime("%Y-%m-%d %H:%M")
     out = [f"# Practice report — {question.id}", "",
            f"- Session: `{row.id}` ({row.kind}, {row.status})", f"- Started: {started}",
            f"- Topic: {question.topic}; level: {question.level}"]
     if row.score is not None:
         out.append(f"- Score: **{row.score}/100** ({row.band})")
-    out += ["", "## Question", "", question.prompt, "", "## Transcript", ""]
+    out += ["", "## Question", "", asked_prompt(question, row.state), ""]
+    if graded_against(question, row.state):
+        out += [f"_{graded_against(question, row.state)}_", ""]
+    out += ["## Transcript", ""]
     turns = store.turns(session_id)
     for turn in turns:
         if turn.kind in ("question", "critique"):

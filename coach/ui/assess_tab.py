@@ -29,10 +29,10 @@ def build_assess_tab(coach: "Coach") -> None:
     bank = coach.bank
     questions = list(bank)
     dims = bank.rubric.dimensions
-    gr.Markdown("Answer a bank question, rate yourself on each dimension, and see how the coach's grading "
-                "compares. Ratings you leave empty are not compared.")
-    pick = gr.Dropdown([(f"{q.id} — {_short(q.prompt, 80)}", q.id) for q in questions],
-                       value=questions[0].id, label="Question", elem_id="assess-question")
+    gr.Markdown("Answer a bank question, or type one you were asked, rate yourself on each dimension, and see "
+                "how the coach's grading compares. Ratings you leave empty are not compared.")
+    pick = gr.Dropdown([(f"{q.id} — {_short(q.prompt, 80)}", q.id) for q in questions], allow_custom_value=True,
+                       value=questions[0].id, label="Question (pick one, or type your own)", elem_id="assess-question")
     prompt = gr.Markdown(question_markdown(questions[0]), elem_id="assess-prompt", container=True)
     answer = gr.Textbox(label="Your answer", lines=8, max_lines=20, elem_id="assess-answer")
     with gr.Accordion("What the levels mean", open=False):
@@ -48,13 +48,16 @@ def build_assess_tab(coach: "Coach") -> None:
 
     @guarded
     def on_pick(question_id: str) -> str:
-        return question_markdown(bank.get(question_id))
+        if question_id in bank.questions:
+            return question_markdown(bank.get(question_id))
+        return ("**Your own question** — graded against the closest bank question, or a rubric built from the "
+                "guide's key points when none is close; the result says which.")
 
     @guarded
     def on_grade(question_id: str, text: str, *ratings: Any) -> str:
         text = check_input(coach, text, "answer")
         given = {d.id: int(r) for d, r in zip(dims, ratings) if r not in (None, "")}
-        assessment = coach.assess(question_id, text, given)
+        assessment = coach.assess(check_input(coach, question_id, "question"), text, given)
         return (assessment.markdown()
                 + f"\n\n_Saved as session `{assessment.session_id}`; its report is on the Progress tab._")
 

@@ -79,8 +79,9 @@ def transcript_messages(view: "SessionView") -> tuple[list[dict[str, str]], str]
 
 def info_line(view: "SessionView") -> str:
     status = "finished" if view.status != "active" else f"{view.follow_ups_left} follow-up(s) left"
+    against = f"_{view.graded_against}_  \n" if view.graded_against else ""
     return (f"**Session** `{view.session_id}` · {view.question_id} · {view.topic} · {view.level} · {status}  \n"
-            "Answer in the box below (draw on the whiteboard if it helps), ask a clarifying question, "
+            + against + "Answer in the box below (draw on the whiteboard if it helps), ask a clarifying question, "
             "or press **I'm done** for the critique.")
 
 
@@ -129,6 +130,12 @@ def build_practice_tab(coach: "Coach", reports: ReportFiles) -> PracticeTab:
         weakest = gr.Checkbox(label="Weakest area", value=False, elem_id="practice-weakest",
                               info="Pick the question that trains your weakest dimension.")
         start = gr.Button("Start", variant="primary", elem_id="practice-start")
+    with gr.Accordion("Or practise a question you were asked", open=False, elem_id="practice-own"):
+        with gr.Row():
+            own = gr.Textbox(label="Your question", scale=4, elem_id="practice-own-question",
+                             placeholder="Paste it in the interviewer's words; it is graded against the closest bank "
+                                         "question, or a rubric built from the guide")
+            start_own = gr.Button("Start with my question", elem_id="practice-start-own", scale=1)
     info = gr.Markdown("Choose a topic and a level, then press **Start**.", elem_id="practice-info")
     with gr.Row():
         stage_text = gr.Markdown("", elem_id="practice-stage")
@@ -172,7 +179,7 @@ def build_practice_tab(coach: "Coach", reports: ReportFiles) -> PracticeTab:
     def side_by_side(view: "SessionView", finished: bool) -> dict[Any, Any]:
         if not finished or not view.diagram:
             return {yours: "", theirs: ""}
-        model = model_diagram(coach.bank.get(view.question_id).model_answer)
+        model = model_diagram(coach.engine.question_of(coach.store.get_session(view.session_id)).model_answer)
         return {yours: f"**Your diagram**\n\n```mermaid\n{view.diagram}\n```",
                 theirs: f"**The model answer's diagram**\n\n{model}" if model else ""}
 
@@ -196,6 +203,10 @@ def build_practice_tab(coach: "Coach", reports: ReportFiles) -> PracticeTab:
         view = coach.engine.start(topic=none_if_any(topic_value), level=none_if_any(level_value),
                                   weakest=bool(weakest_value), user=user_of(request))
         return show(view)
+
+    @guarded
+    def on_start_own(typed: str, request: gr.Request):
+        return show(coach.engine.start_asked(check_input(coach, typed, "question"), user=user_of(request)))
 
     @guarded
     def on_resume(typed: str, request: gr.Request):
@@ -266,6 +277,7 @@ def build_practice_tab(coach: "Coach", reports: ReportFiles) -> PracticeTab:
         event.failure(unlock, None, turn_buttons, queue=False, api_visibility="private")  # .then skips errors
 
     chained(start.click, on_start, [topic, level, weakest], api_name="practice_start")
+    chained(start_own.click, on_start_own, [own], api_name="practice_start_own")
     chained(resume.click, on_resume, [session_box], api_name="practice_resume")
     chained(send.click, on_send, [session_id, message, diagram], api_name="practice_send")
     chained(message.submit, on_send, [session_id, message, diagram], api_visibility="undocumented")

@@ -123,3 +123,15 @@ def test_readme_guide_table_is_current():
     readme = (ROOT / "README.md").read_text()
     current = readme[readme.index(BEGIN): readme.index(END) + len(END)]
     assert current == guide_table(GUIDE), "run `coach guide --update-readme README.md`"
+
+
+def test_no_word_is_broken_across_lines_at_a_hyphen():
+    """A line that ends in "reference-vs-" joins the next as "reference-vs- reference" (Markdown and
+    YAML both fold a line break into a space), which Ask quotes and the grader embeds."""
+    broken = []
+    for path in sorted([*KNOWLEDGE.rglob("*.md"), *KNOWLEDGE.rglob("*.yaml"), *(ROOT / "evals" / "data").glob("*.yaml")]):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for n, (line, following) in enumerate(zip(lines, lines[1:]), start=1):
+            if re.search(r"[A-Za-z0-9]-$", line) and re.match(r"\s*[A-Za-z0-9]", following):
+                broken.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()[-40:]}")
+    assert not broken, "words broken across lines:\n" + "\n".join(broken)

@@ -181,3 +181,22 @@ def test_assess_api_schema_and_accepted_ratings_agree(client, coach):
     result = client.predict("mon-q01", "Covariate shift means P(X) changes while P(Y|X) stays the same.",
                             "2", *([None] * (len(dims) - 1)), api_name="/assess")
     assert result.startswith("### Self vs coach — ") and "ok" in result
+
+
+OWN_QUESTION = ("a row on the phone's home screen that guesses which app the user opens next; before you touch a "
+                "model, how do you set this up?")
+
+
+def test_practice_and_self_assessment_take_a_question_the_candidate_typed(client, coach):
+    out = client.predict(OWN_QUESTION, api_name="/practice_start_own")
+    view = coach.engine.view(out[SESSION])
+    assert view.question == OWN_QUESTION and view.question_id == "lc-q01"
+    assert OWN_QUESTION in message_text(out[CHAT][0])
+    assert "Graded against the bank question lc-q01" in out[INFO]
+    with pytest.raises(AppError, match="Type your question first"):
+        client.predict("  ", api_name="/practice_start_own")
+
+    dims = coach.bank.rubric.dimension_ids
+    result = client.predict(OWN_QUESTION, "I would rank the installed apps by how likely each is opened next, "
+                            "because the row has four slots to fill.", *([None] * len(dims)), api_name="/assess")
+    assert result.startswith("### Self vs coach — ") and "Graded against the bank question lc-q01" in result

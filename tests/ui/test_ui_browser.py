@@ -358,3 +358,15 @@ def test_real_model_practice_turn(browser, real_coach, tmp_path_factory):
             assert turns[-1][2].strip() == probe.strip()
         finally:
             context.close()
+
+
+def test_practice_a_question_the_candidate_typed(page, coach):
+    from playwright.sync_api import expect
+
+    own = "a row on the phone's home screen that guesses which app the user opens next; how do you set this up?"
+    page.locator("#practice-own").locator("button, summary").first.click()
+    page.locator("#practice-own-question textarea, #practice-own-question input").first.fill(own)
+    page.locator("#practice-start-own").click()
+    expect(page.locator("#practice-info")).to_contain_text("Graded against the bank question lc-q01",
+                                                           timeout=TIMEOUT_MS)
+    expect(bot_messages(page, "#practice-chat").first).to_contain_text("guesses which app the user opens next")
