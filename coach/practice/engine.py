@@ -12,7 +12,6 @@ replaced by the authored text.
 from __future__ import annotations
 
 import random
-import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from coach.grading.critique import Critique, build_critique
 from coach.errors import QueryError, SessionError
+from coach.practice.turns import NOT_SPECIFIED, context_facts, is_clarifying_question, is_done
 from coach.practice.asked import asked_prompt, graded_against, session_question, typed_state
 from coach.practice.interviewer import (
     Move, StageClock, after_move, follow_ups_left, new_state, next_move, session_deadline, stage_deadline,
@@ -27,7 +27,7 @@ from coach.practice.interviewer import (
 from coach.practice.twist import grade_twist
 from coach.practice.whiteboard import read_diagram
 from coach.settings import LEVELS, STAGES, TOPICS
-from coach.text import clean_text, sentences, stems, words
+from coach.text import clean_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from coach.search.embeddings import LocalEmbeddings
@@ -39,20 +39,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from coach.settings import SessionSettings
     from coach.store.sessions import Store
 
-DONE_WORDS = {"done", "i'm done", "im done", "i am done", "finish", "finished", "end", "/done", "that's all",
-              "thats all", "critique", "grade me"}
-_QUESTION_START = re.compile(
-    r"^(what|how|is|are|do|does|can|could|should|would|will|which|who|where|when|may|am i|any)\b", re.I)
-# What a clarifying question asks about, and the unit of the context sentence that answers it.
-_ASKED_UNITS = [
-    (set(stems("latency respond response millisecond deadline sla timeout")),
-     re.compile(r"\d\s*(ms|milliseconds?|seconds?|s)\b|\bp9\d", re.I)),
-    (set(stems("traffic volume qps rps throughput scale load requests peak how many users")),
-     re.compile(r"\d\s*[KMB]?\s*(/s|/day|per (second|day|month)|a (day|month|second))|\bQPS\b", re.I)),
-    (set(stems("label labels feedback arrive arrival delay lag ground truth")),
-     re.compile(r"\d+\s*(-\s*\d+\s*)?(hours?|days?|weeks?|months?)\b", re.I)),
-]
-NOT_SPECIFIED = "That isn't specified; make a reasonable assumption, say it out loud, and carry on."
 
 
 @dataclass
@@ -92,17 +78,6 @@ class CoachReply:
 
     def text(self) -> str:
         return "".join(self.chunks)
-
-
-def is_done(text: str) -> bool:
-    return text.strip().lower().strip(".! ") in DONE_WORDS
-
-
-def is_clarifying_question(text: str) -> bool:
-    """A short question about the problem (scale, constraints), not part of the answer."""
-    stripped = text.strip()
-    n = len(words(stripped))
-    return 0 < n <= 35 and (stripped.endswith("?") and (n <= 25 or _QUESTION_START.match(stripped) is not None))
 
 
 class PracticeEngine:
@@ -345,28 +320,8 @@ class PracticeEngine:
         return reply
 
     def context_facts(self, question: "Question", asked: str, limit: int = 2) -> list[str]:
-        """The context sentences that answer a clarifying question (empty when none is close).
-
-        Similarity plus shared words, plus the unit the question asks about: a question about
-        latency wants the sentence with milliseconds, one about scale the sentence with a rate,
-        which the small embedding model often ranks below a sentence that merely shares a noun.
-        Only facts close to the best one are given, so an answer is not padded with unrelated ones.
-        """
-        facts = sentences(question.context)
-        if not facts:
-            return []
-        vecs = self.embeddings.encode(facts + [asked])
-        sims = vecs[:-1] @ vecs[-1]
-        asked_stems = set(stems(asked))
-        wanted = [unit for words_, unit in _ASKED_UNITS if asked_stems & words_]
-        scored = []
-        for fact, sim in zip(facts, sims):
-            overlap = len(asked_stems & set(stems(fact))) / max(1, len(asked_stems))
-            unit = 0.3 if any(u.search(fact) for u in wanted) else 0.0
-            scored.append((float(sim) + 0.3 * overlap + unit, fact))
-        scored.sort(key=lambda t: -t[0])
-        best = scored[0][0]
-        return [f for s, f in scored[:limit] if s >= 0.35 and s >= best - 0.12]
+        """The context sentences that answer a clarifying question (see ``coach.practice.turns``)."""
+        return context_facts(self.embeddings, question, asked, limit)
 
     def _recorded(self, session_id: str, kind: str, chunks: Iterator[str], meta: dict[str, Any] | None = None,
                   state: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
