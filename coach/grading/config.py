@@ -84,6 +84,7 @@ class GradingConfig:
     match_floor: float = 0.45          # ...or from this similarity when it leads the runner-up by match_margin
     match_margin: float = 0.10
     guide_sections: int = 5            # sections whose key points compose a rubric when nothing matches
+    guide_section_ratio: float = 0.95  # ...those of them at least this share as close as the best (guide_rubric.py)
 
     @property
     def depth_rule(self) -> DepthRule:

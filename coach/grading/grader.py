@@ -200,7 +200,8 @@ class Grader:
         """A rubric for ``text`` from the guide sections that best answer it (drafted by a model if one may)."""
         if self.searcher is None or self.guide is None:
             raise QueryError("no bank question matches and the guide index is not available: run `coach ingest`")
-        return rubric_for(text, self.searcher, self.guide, self.config.guide_sections, self.drafter)
+        return rubric_for(text, self.searcher, self.guide, self.config.guide_sections,
+                          self.config.guide_section_ratio, self.drafter)
 
     def resolve(self, text: str) -> ResolvedQuestion:
         """The rubric for a question as typed: a bank id, else the close bank question, else one

@@ -1,9 +1,17 @@
 """A rubric for a question no bank question matches, composed from the guide's authored key points.
 
 Every guide section lists 3-6 ``key_points`` in its front matter. The composer takes them from the
-sections retrieved for the question, so that framing, metrics, data, modelling, serving and
-monitoring are each represented when the guide has them, then fills up by retrieval rank. Headings
-are never used as points. Probes are per dimension and name no answer.
+retrieved sections that come close to the best one (``section_ratio`` of its similarity), best
+section first and heavier points first, at most ``MAX_POINTS``. Headings are never used as points.
+Probes are per dimension and name no answer.
+
+An earlier version took one point per core dimension (framing, metrics, data, modelling, serving,
+monitoring) from the first five sections whatever their distance, which put points of unrelated
+cases into the rubric ("a late delivery costs more than an early one" for a drift-statistics
+question). On 32 questions written fresh and labelled point by point (/work/briefs, split by id):
+dev precision of the chosen points 0.320 -> 0.452, recall 0.446 -> 0.466; test (measured once)
+0.203 -> 0.261 and 0.386 -> 0.360, 8 -> 5.5 points. Most candidate points still do not fit a
+question the guide has no case for, so the result says to read a missed point as a suggestion.
 """
 
 from __future__ import annotations
@@ -19,7 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
 # What a grade says about a rubric that is not a bank question's (by GradeResult.rubric_source).
 RUBRIC_NOTES = {
     "guide": "No bank question was close enough; this rubric was built from the guide sections cited "
-             "(their authored key points).",
+             "(their authored key points), which may not all fit your question: read a missed point as a "
+             "suggestion, not a verdict.",
     "model": "No bank question was close enough; this rubric was drafted by the configured model from the guide "
              "sections cited, checked against the bank's schema, and kept for this question.",
 }
@@ -41,44 +50,45 @@ DIMENSION_PROBES = {
 
 
 def compose_rubric(guide: "Guide", section_ids: list[str]) -> list[RubricPoint]:
-    """Key points of ``section_ids`` (best first): one per core dimension, then the rest by rank and weight."""
-    ranked: list[tuple[int, str, object]] = []  # (section rank, section id, key point)
-    for rank, sid in enumerate(section_ids):
-        section = guide.get(sid)
-        if section is None:
-            continue
-        ranked += [(rank, sid, kp) for kp in sorted(section.meta.key_points, key=lambda k: -k.weight)]
-    chosen: list[tuple[int, str, object]] = []
-    for dim in CORE_DIMENSIONS:
-        pick = next((item for item in ranked if item[2].dimension == dim and item not in chosen), None)
-        if pick is not None:
-            chosen.append(pick)
-    for item in sorted(ranked, key=lambda it: (it[0], -it[2].weight)):
-        if len(chosen) >= MAX_POINTS:
-            break
-        if item not in chosen:
-            chosen.append(item)
+    """Key points of ``section_ids`` (best first; heavier points first within one), shown in interview order."""
+    ranked = [(sid, kp) for sid in section_ids if guide.get(sid) is not None
+              for kp in sorted(guide.get(sid).meta.key_points, key=lambda k: -k.weight)][:MAX_POINTS]
+    order = lambda item: (CORE_DIMENSIONS.index(item[1].dimension)  # noqa: E731
+                          if item[1].dimension in CORE_DIMENSIONS else len(CORE_DIMENSIONS))
     return [
         RubricPoint(id=f"{sid}:{kp.id}", text=kp.text, dimension=kp.dimension, weight=kp.weight, cues=list(kp.cues),
                     probe=DIMENSION_PROBES.get(kp.dimension, DIMENSION_PROBES["tradeoffs"]), sections=[sid])
-        for _, sid, kp in sorted(chosen, key=lambda it: CORE_DIMENSIONS.index(it[2].dimension)
-                                  if it[2].dimension in CORE_DIMENSIONS else len(CORE_DIMENSIONS))
+        for sid, kp in sorted(ranked, key=order)
     ]
 
 
-def rubric_for(text: str, searcher: Any, guide: "Guide", n_sections: int,
-               drafter: Callable[[str, list[str]], Question | None] | None = None) -> Question:
-    """The rubric for ``text`` from the best ``n_sections`` guide sections: a model's draft when one
-    is allowed and valid (``drafter``), else composed from the sections' authored key points."""
-    section_ids: list[str] = []
+def close_sections(text: str, searcher: Any, guide: "Guide", n_sections: int, section_ratio: float) -> tuple[list[str], list[str]]:
+    """The first ``n_sections`` retrieved sections that have key points, and those of them whose best
+    passage is at least ``section_ratio`` as similar to the question as the best section's."""
+    best: dict[str, float] = {}
     for hit in searcher.search(text, k=12):
-        if hit.section_id not in section_ids and len(section_ids) < n_sections:
-            section_ids.append(hit.section_id)
-    drafted = drafter(text, section_ids) if drafter is not None and section_ids else None
+        section = guide.get(hit.section_id)
+        if section is None or not section.meta.key_points:
+            continue
+        if hit.section_id in best or len(best) < n_sections:
+            best[hit.section_id] = max(best.get(hit.section_id, -1.0), hit.similarity)
+    if not best:
+        return [], []
+    top = max(best.values())
+    return list(best), [sid for sid, sim in best.items() if sim >= section_ratio * top]
+
+
+def rubric_for(text: str, searcher: Any, guide: "Guide", n_sections: int, section_ratio: float,
+               drafter: Callable[[str, list[str]], Question | None] | None = None) -> Question:
+    """The rubric for ``text`` from the guide sections that answer it: a model's draft when one is
+    allowed and valid (``drafter``, given the first ``n_sections``), else composed from the authored
+    key points of the sections close to the best one."""
+    retrieved, close = close_sections(text, searcher, guide, n_sections, section_ratio)
+    drafted = drafter(text, retrieved) if drafter is not None and retrieved else None
     if drafted is not None:
         return drafted
-    points = compose_rubric(guide, section_ids)
+    points = compose_rubric(guide, close)
     if not points:
         raise QueryError("no bank question matches and the guide has no section close enough to build a rubric")
-    return Question(id="guide:" + "+".join(section_ids), topic=guide.get(section_ids[0]).topic, level="mid",
+    return Question(id="guide:" + "+".join(close), topic=guide.get(close[0]).topic, level="mid",
                     prompt=text, rubric=points)

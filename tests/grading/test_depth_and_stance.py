@@ -108,4 +108,6 @@ def test_an_unmatched_question_gets_a_rubric_from_authored_key_points(grader):
     headings = {"The map", "How much to draw in the interview", "What interviewers probe", "Common mistakes"}
     assert not any(p.text.split(":")[0] in headings for p in r.points)
     assert all(":" in p.id and len(p.text) > 20 for p in r.points)
-    assert len({p.dimension for p in r.points}) >= 3
+    # Only the sections close to the question lend points: no "late delivery costs more" from the ETA case.
+    assert {s for p in r.points for s in p.sections} == {"mon-drift-statistics"} and len(r.points) >= 3
+    assert any(p.covered and p.id.endswith(":psi") for p in r.points)
