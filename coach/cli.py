@@ -112,7 +112,7 @@ def cmd_practice(args: argparse.Namespace) -> int:
     else:
         if args.question is not None and (args.topic or args.level or args.weakest):
             raise QueryError("--question picks the question; leave out --topic, --level and --weakest")
-        view = (engine.start_asked(args.question) if args.question is not None
+        view = (engine.start(question_text=args.question) if args.question is not None
                 else engine.start(topic=args.topic, level=args.level, weakest=args.weakest))
         print(f"Session {view.session_id} — {view.topic}, {view.level} ({view.question_id})\n")
         if view.graded_against:

@@ -21,7 +21,7 @@ from coach.grading.answer_checks import is_reasoned, scan_answer, wordlike_share
 from coach.grading.config import GradingConfig
 from coach.errors import QueryError
 from coach.content.questions import Question, QuestionBank
-from coach.grading.guide_rubric import RUBRIC_NOTES, rubric_for
+from coach.grading.guide_rubric import graded_against_note, rubric_for
 from coach.grading.matching import (
     assign_evidence, assign_to_points, clauses, contains, cue_tuple, max_into_points, nearest_attempts, outline_sentences,
     promote_winners,
@@ -206,9 +206,9 @@ class Grader:
     def resolve(self, text: str) -> ResolvedQuestion:
         """The rubric for a question as typed: a bank id, else the close bank question, else one
         composed from the guide's key points (or drafted by a capable model)."""
-        if not isinstance(text, str) or not clean_text(text).strip():
+        text = " ".join(clean_text(text).split()) if isinstance(text, str) else ""
+        if not text:
             raise QueryError("the question is empty")
-        text = " ".join(clean_text(text).split())
         if text in self.bank.questions or _BANK_ID.fullmatch(text):  # an id the bank lacks is an error, not a question
             question = self.bank.get(text)
             return ResolvedQuestion(question, "bank", 1.0, question.prompt)
@@ -373,10 +373,9 @@ class Grader:
         covered = sorted((p for p in points if p.covered), key=lambda p: -p.weight)
         missed = sorted((p for p in points if not p.covered), key=lambda p: -p.weight)
         summary = f"{score}/100, {band.band}: {band.says}"
-        if source in RUBRIC_NOTES:
-            notes.insert(0, RUBRIC_NOTES[source])
-        elif match_score < 1.0:
-            notes.insert(0, f"Graded against the bank question {question.id}: {question.prompt}")
+        against = graded_against_note(source, question.id, question.prompt, borrowed=match_score < 1.0)
+        if against:
+            notes.insert(0, against)
         return {
             "summary": summary,
             "notes": notes,

@@ -33,6 +33,14 @@ RUBRIC_NOTES = {
              "sections cited, checked against the bank's schema, and kept for this question.",
 }
 
+def graded_against_note(source: str, question_id: str, prompt: str, borrowed: bool) -> str:
+    """The line a result shows about its rubric: a composed or drafted one's note, or the bank
+    question a differently worded question borrowed ('' for a bank question asked as written)."""
+    if source in RUBRIC_NOTES:
+        return RUBRIC_NOTES[source]
+    return f"Graded against the bank question {question_id}: {prompt}" if borrowed else ""
+
+
 # The dimensions a design answer should touch, in the order an interview usually visits them.
 CORE_DIMENSIONS = ("framing", "metrics", "data", "modeling", "serving", "monitoring")
 MAX_POINTS = 8

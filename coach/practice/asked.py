@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from coach.content.questions import Question
 from coach.errors import SessionError
-from coach.grading.guide_rubric import RUBRIC_NOTES
+from coach.grading.guide_rubric import graded_against_note
 
 if TYPE_CHECKING:  # pragma: no cover
     from coach.content.questions import QuestionBank
@@ -26,7 +26,10 @@ RUBRIC = "rubric"            # a rubric that is not in the bank (Question as JSO
 
 
 def typed_state(resolved: "ResolvedQuestion") -> dict[str, Any]:
-    """What a session keeps of a typed question (merged into its state when it starts)."""
+    """What a session keeps of a typed question (merged into its state when it starts); nothing for
+    a bank question asked as written (its id, or its prompt word for word)."""
+    if resolved.source == "bank" and resolved.asked_as == resolved.question.prompt:
+        return {}
     state: dict[str, Any] = {ASKED_AS: resolved.asked_as, SOURCE: resolved.source}
     if resolved.source != "bank":
         state[RUBRIC] = resolved.question.model_dump(mode="json")
@@ -50,9 +53,11 @@ def asked_prompt(question: Question, state: dict[str, Any]) -> str:
     return state.get(ASKED_AS) or question.prompt
 
 
+def in_own_words(state: dict[str, Any]) -> bool:
+    """The session poses a question the candidate typed, not a bank question as written."""
+    return bool(state.get(ASKED_AS))
+
+
 def graded_against(question: Question, state: dict[str, Any]) -> str:
     """One line on what the answers are graded against ('' when that is the question as posed)."""
-    source = state.get(SOURCE)
-    if source == "bank" and asked_prompt(question, state) != question.prompt:
-        return f"Graded against the bank question {question.id}: {question.prompt}"
-    return RUBRIC_NOTES.get(source, "") if source != "bank" else ""
+    return graded_against_note(state.get(SOURCE, "bank"), question.id, question.prompt, in_own_words(state))

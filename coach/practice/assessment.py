@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from coach.errors import QueryError
-from coach.grading.guide_rubric import RUBRIC_NOTES
+from coach.grading.guide_rubric import graded_against_note
 from coach.practice.asked import asked_prompt, typed_state
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,11 +55,10 @@ class Assessment:
 
     def markdown(self) -> str:
         out = [f"### Self vs coach — {self.score}/100 ({self.band})", ""]
-        source, grade = self.grade.get("rubric_source", "bank"), self.grade
-        if source in RUBRIC_NOTES:
-            out += [f"_{RUBRIC_NOTES[source]}_", ""]
-        elif grade.get("match_score", 1.0) < 1.0:
-            out += [f"_Graded against the bank question {self.question_id}: {grade.get('matched_question', '')}_", ""]
+        against = graded_against_note(self.grade.get("rubric_source", "bank"), self.question_id,
+                                      self.grade.get("matched_question", ""), self.grade.get("match_score", 1.0) < 1.0)
+        if against:
+            out += [f"_{against}_", ""]
         out += ["| Dimension | You | Coach | Gap |", "|---|---|---|---:|"]
         for r in self.rows:
             you = LEVEL_NAMES.get(r.self_level, "—") if r.self_level else "—"
@@ -85,7 +84,7 @@ def self_assess(grader: "Grader", store: "Store", question_id: str, answer: str,
     """Grade the answer, store it with the self-ratings, and compare per dimension."""
     bank = grader.bank
     resolved = grader.resolve(question_id)  # a bank id, or a question in the candidate's own words
-    question, state = resolved.question, typed_state(resolved) if question_id not in bank.questions else {}
+    question, state = resolved.question, typed_state(resolved)
     unknown = sorted(set(ratings) - set(bank.rubric.dimension_ids))
     if unknown:
         raise QueryError(f"unknown dimension(s) {', '.join(unknown)}; use {', '.join(bank.rubric.dimension_ids)}")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from coach.grading.critique import Critique, build_critique
 from coach.errors import QueryError, SessionError
 from coach.practice.turns import NOT_SPECIFIED, context_facts, is_clarifying_question, is_done
-from coach.practice.asked import asked_prompt, graded_against, session_question, typed_state
+from coach.practice.asked import asked_prompt, graded_against, in_own_words, session_question, typed_state
 from coach.practice.interviewer import (
     Move, StageClock, after_move, follow_ups_left, new_state, next_move, session_deadline, stage_deadline,
 )
@@ -127,7 +127,8 @@ class PracticeEngine:
     def start(self, topic: str | None = None, level: str | None = None, weakest: bool = False,
               user: str = "local", question_id: str | None = None, question_text: str | None = None) -> SessionView:
         """Pose a question at once (no LLM involved) and open a stored session: a bank question
-        (by id, or chosen by topic, level or weakest dimension), or one the candidate typed."""
+        (by id, or chosen by topic, level or weakest dimension), or ``question_text`` as the
+        candidate typed it (a bank id there is that bank question)."""
         state = new_state(self._clock())
         if question_text is not None and question_id is not None:
             raise QueryError("give a bank question id or your own question, not both")
@@ -141,12 +142,6 @@ class PracticeEngine:
         self.store.add_turn(sid, "coach", "question", asked_prompt(question, state))
         self._warm.submit(self.grader.prepare, question)
         return self.view(sid)
-
-    def start_asked(self, question: str, user: str = "local") -> SessionView:
-        """Start on ``question`` as given: a bank id, or the candidate's own question."""
-        if question.strip() in self.bank.questions:
-            return self.start(question_id=question.strip(), user=user)
-        return self.start(question_text=question, user=user)
 
     def question_of(self, row: Any) -> "Question":
         """The question a stored session is graded against (a typed one keeps its own rubric)."""
@@ -194,7 +189,7 @@ class PracticeEngine:
         if drawn is None and is_clarifying_question(text):
             state["clarifications"] = state.get("clarifications", 0) + 1
             self.store.add_turn(session_id, "candidate", "clarify-question", text, state=state)
-            return self._clarify(session_id, question, text, own_words=bool(graded_against(question, state)))
+            return self._clarify(session_id, question, text, own_words=in_own_words(state))
         graded = "\n\n".join(part for part in (text, drawn.as_answer_text() if drawn else "") if part)
         state["answers"] = [*state.get("answers", []), graded]
         meta = {}
@@ -219,7 +214,7 @@ class PracticeEngine:
         question = self.question_of(row)
         last = turns[-1]
         if last.kind == "clarify-question":
-            return self._clarify(session_id, question, last.content, own_words=bool(graded_against(question, row.state)))
+            return self._clarify(session_id, question, last.content, own_words=in_own_words(row.state))
         answers = row.state.get("answers", [])
         grade = self.grader.grade(question, "\n\n".join(answers))
         return self._after_answer(session_id, question, grade, row.state, answers[-1] if answers else last.content)

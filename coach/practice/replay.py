@@ -55,7 +55,7 @@ def load_script(path: Path) -> tuple[str | None, list[dict[str, str | None]]]:
 def replay(engine: "PracticeEngine", question_id: str, turns: list[dict[str, str | None]],
            user: str = "local") -> str:
     """Play ``turns`` in a new session on ``question_id`` (or a typed question); the session id (finished with a critique)."""
-    view = engine.start_asked(question_id, user=user)
+    view = engine.start(question_text=question_id, user=user)
     for n, turn in enumerate(turns, start=1):
         try:
             reply = engine.respond(view.session_id, turn["text"] or "", turn.get("diagram"))

@@ -29,8 +29,9 @@ def session_markdown(store: "Store", bank: "QuestionBank", guide: "Guide", sessi
     if row.score is not None:
         out.append(f"- Score: **{row.score}/100** ({row.band})")
     out += ["", "## Question", "", asked_prompt(question, row.state), ""]
-    if graded_against(question, row.state):
-        out += [f"_{graded_against(question, row.state)}_", ""]
+    against = graded_against(question, row.state)
+    if against:
+        out += [f"_{against}_", ""]
     out += ["## Transcript", ""]
     turns = store.turns(session_id)
     for turn in turns:

@@ -206,7 +206,7 @@ def build_practice_tab(coach: "Coach", reports: ReportFiles) -> PracticeTab:
 
     @guarded
     def on_start_own(typed: str, request: gr.Request):
-        return show(coach.engine.start_asked(check_input(coach, typed, "question"), user=user_of(request)))
+        return show(coach.engine.start(question_text=check_input(coach, typed, "question"), user=user_of(request)))
 
     @guarded
     def on_resume(typed: str, request: gr.Request):

@@ -60,10 +60,10 @@ def test_typed_question_errors_name_the_problem(coach):  # noqa: F811
     with pytest.raises(QueryError, match="empty"):
         coach.engine.start(question_text="   ")
     with pytest.raises(KnowledgeError, match="unknown question id 'arch-q999'"):
-        coach.engine.start_asked("arch-q999")
+        coach.engine.start(question_text="arch-q999")
     with pytest.raises(QueryError, match="not both"):
         coach.engine.start(question_id="lc-q01", question_text=NEXT_APP)
-    assert coach.engine.start_asked("lc-q01").graded_against == ""  # a bank id: the bank's own prompt
+    assert coach.engine.start(question_text="lc-q01").graded_against == ""  # a bank id: the bank's own prompt
 
 
 def test_self_assessment_of_a_typed_question(coach):  # noqa: F811
