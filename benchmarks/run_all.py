@@ -170,6 +170,9 @@ def main() -> int:
               row("grade answer in two turns, from scratch", full),
               row("...re-graded after its 2nd turn (practice)", regrades, full)]
 
+    from benchmarks.encoder_bound import encoder_bound
+
+    lines += encoder_bound(coach, answers)
     starts = timed(lambda: coach.engine.start(question_id="arch-q01"), args.repeat * 4)
     lines += ["== practice", row("first question shown (engine.start)", starts)]
 

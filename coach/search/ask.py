@@ -129,8 +129,19 @@ def table_rows(lines: list[str]) -> list[str]:
 def passage_units(citations: list[AskCitation]) -> list[tuple[int, str]]:
     """(citation number, sentence) for every whole sentence of the cited passages: what Ask quotes,
     and what it (and the evals) check a written sentence against."""
-    units = [(c.n, clean_sentence(s)) for c in citations for s in _passage_sentences(c.text)]
+    return [(n, text) for n, text, _ in _numbered_units(citations)]
+
+
+def _numbered_units(citations: list[AskCitation]) -> list[tuple[int, str, int]]:
+    """The units of :func:`passage_units` with each one's position among its passage's sentences."""
+    units = [(c.n, clean_sentence(s), pos) for c in citations for pos, s in enumerate(_passage_sentences(c.text))]
     return [u for u in units if _whole(u[1])]
+
+
+def sentence_before(numbered: list[tuple[int, str, int]]) -> list[int | None]:
+    """For each unit, the unit that is the sentence right before it in the same passage (or None)."""
+    return [i - 1 if i and numbered[i - 1][0] == n and numbered[i - 1][2] == pos - 1 else None
+            for i, (n, _, pos) in enumerate(numbered)]
 
 
 class GuideAnswerer:
@@ -205,14 +216,15 @@ class GuideAnswerer:
                              nearest=nearest[:3])
         citations = [AskCitation(n=i + 1, section_id=h.section_id, title=h.title, heading=h.heading, topic=h.topic,
                                  source=h.source, text=_body(h)) for i, h in enumerate(chosen)]
-        units = passage_units(citations)
+        numbered = _numbered_units(citations)
+        units = [(n, text) for n, text, _ in numbered]
         if not units:  # passages that are all tables or lists: cite them, say so
             extract = "The guide covers this in the sections cited below; open them for the details."
             return AskResult(question=question, answer=extract, citations=citations[: self.passages], grounded=True,
                              covered=True)
         passages = {c.n: Passage(h.similarity, set(stems(h.heading)), c.heading.endswith(_SIDE_HEADINGS))
                     for c, h in zip(citations, chosen)}
-        extract, unit_vecs = self._compose(question, units, side_passages, passages)
+        extract, unit_vecs = self._compose(question, units, side_passages, passages, sentence_before(numbered))
         phraser = self._phraser_factory()
         if phraser is None:
             return self._cited(question, extract, citations)
@@ -248,7 +260,7 @@ class GuideAnswerer:
         return np.stack([self._vec_cache[t] for t in texts])
 
     def _compose(self, question: str, units: list[tuple[int, str]], side_passages: dict[str, int],
-                 passages: dict[int, Passage]) -> tuple[str, np.ndarray]:
+                 passages: dict[int, Passage], before: list[int | None]) -> tuple[str, np.ndarray]:
         """The answer for the question's shape, from whole cited sentences; also the sentences' vectors."""
         shape = question_shape(question)
         sides = comparison_sides(question) if shape == "comparison" else []
@@ -256,7 +268,7 @@ class GuideAnswerer:
         asked = self.embeddings.encode([question] + sides)
         q_vec, side_vecs = asked[0], asked[1:]
         cands = Units(cites=[n for n, _ in units], texts=[u for _, u in units], vecs=unit_vecs,
-                      stems=[set(stems(u)) for _, u in units])
+                      stems=[set(stems(u)) for _, u in units], before=before)
         rel = relevance(question, shape, cands, q_vec, self.searcher.term_weights(question), passages)
         picker = Picker(cands)
         picked_sides = pick_sides(picker, sides, side_vecs, [stems(s) for s in sides], rel, side_passages)

@@ -7,7 +7,9 @@ terms, rare ones weighing most (IDF), is it the kind of sentence the shape wants
 question well, and how high that passage ranked. Sentences about the interview itself
 ("interviewers ask this because ...") and side lists (probes, mistakes) lose unless the question
 asks about them. A compared side is answered by a sentence that names it, preferably one that
-starts with it. Picks after the first must add content words the answer does not have yet.
+starts with it. Picks after the first must add content words the answer does not have yet. A
+sentence that leans on the one before it ("They are also where the worst bugs live") is shown
+after that sentence, so no quote reads as if it had lost its subject.
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ class Units:
     texts: list[str]
     vecs: np.ndarray                 # unit-normalised sentence embeddings
     stems: list[set[str]]
+    before: list[int | None] | None = None  # the unit that is the sentence right before it in its passage
+
+
+# A sentence opening with one of these leans on the sentence before it ("These change within minutes").
+_LEANS_BACK = re.compile(r"^(this|these|they|it|its|that|those|such|both|the two|here)\b", re.I)
 
 
 def coverage(weights: dict[str, float], stems: set[str]) -> float:
@@ -114,6 +121,23 @@ class Picker:
         self.seen |= self.units.stems[i]
         return Picked(n=self.units.cites[i], text=self.units.texts[i])
 
+    def antecedent(self, i: int) -> int | None:
+        """The sentence a picked one leans on ("They are also where the worst bugs live"), when the
+        passage has it right before and the answer does not show it yet."""
+        before = self.units.before[i] if self.units.before else None
+        if before is None or before in self.used or not _LEANS_BACK.match(self.units.texts[i]):
+            return None
+        return before
+
+    def take_whole(self, i: int) -> tuple[Picked, int]:
+        """The sentence, led by its antecedent when it leans on one; also how many sentences that is."""
+        before = self.antecedent(i)
+        picked = self.take(i)
+        if before is None:
+            return picked, 1
+        self.take(before)
+        return Picked(n=picked.n, text=f"{self.units.texts[before]} {picked.text}"), 2
+
     def best(self, scores: np.ndarray, floor: float = -0.5) -> int | None:
         """The freshest high scorer: its score less a penalty for repeating what is already said."""
         options = [(float(scores[i]) - NOVELTY * (1.0 - self.novelty(i)), i)
@@ -150,13 +174,16 @@ def compose(shape: str, units: Units, rel: np.ndarray, picked_sides: dict[str, P
     floor = max(-0.5, float(rel.max()) - SPREAD) if len(rel) else 0.0  # filler from a passage that barely matched stays out
     direct: list[Picked] = []
     if not picked_sides:
-        wanted = int(DIRECT_HOW_TO if shape == "how-to" else DIRECT)
-        while len(direct) < wanted and (i := picker.best(rel, floor)) is not None:
-            direct.append(picker.take(i))
-    rows: list[int] = []
+        room = int(DIRECT_HOW_TO if shape == "how-to" else DIRECT)  # sentences, an antecedent included
+        while room > 0 and (i := picker.best(rel, floor)) is not None:
+            if room == 1 and picker.antecedent(i) is not None and direct:
+                break  # no room for the sentence it leans on: the bullets follow
+            picked, used = picker.take_whole(i)
+            direct.append(picked)
+            room -= used
+    rows: list[tuple[int, Picked]] = []
     while len(rows) < support_count and (i := picker.best(rel, floor)) is not None:
-        picker.take(i)
-        rows.append(i)
+        rows.append((i, picker.take_whole(i)[0]))
     if shape == "how-to":  # steps in the order the guide gives them
-        rows.sort()
-    return direct, [Picked(n=units.cites[i], text=units.texts[i]) for i in rows]
+        rows.sort(key=lambda r: r[0])
+    return direct, [picked for _, picked in rows]

@@ -7,8 +7,9 @@ import re
 import numpy as np
 
 from coach.search.answer_shapes import comparison_sides, is_follow_up
-from coach.search.ask import AskCitation, GuideAnswerer, _passage_sentences, _whole, passage_units, table_rows
-from coach.search.compose import Passage, Picker, Units, coverage, pick_sides, relevance
+from coach.search.ask import (AskCitation, GuideAnswerer, _numbered_units, _passage_sentences, _whole, passage_units,
+                              sentence_before, table_rows)
+from coach.search.compose import Passage, Picker, Units, compose, coverage, pick_sides, relevance
 from coach.search.retrieval import Hit
 from coach.text import stems, words
 
@@ -156,3 +157,25 @@ def test_citations_are_renumbered_in_the_order_the_answer_uses_them():
     result = GuideAnswerer._cited("q", "First. [3] Second. [1] Third. [3]", cites)
     assert result.answer == "First. [1] Second. [2] Third. [1]"
     assert [(c.n, c.section_id) for c in result.citations] == [(1, "s3"), (2, "s1")]
+
+
+def test_a_sentence_that_leans_on_the_one_before_it_is_shown_after_that_one():
+    text = ("Real-time features: current traffic speed and open orders right now. These change within minutes "
+            "and drive most of the error.\n\nSee lc-feature-engineering for the full list of them.\n\nThey are also where the bugs live, "
+            "which a reader cannot place.")
+    citation = AskCitation(n=1, section_id="s", title="T", heading="T > H", topic="lifecycle", source="", text=text)
+    numbered = _numbered_units([citation])
+    before = sentence_before(numbered)
+    texts = [t for _, t, _ in numbered]
+    leaning = texts.index("These change within minutes and drive most of the error.")
+    assert before[leaning] == leaning - 1
+    # a sentence naming a section id is not quotable: what follows it has no sentence right before it
+    assert before[texts.index("They are also where the bugs live, which a reader cannot place.")] is None
+    units = Units(cites=[1] * len(texts), texts=texts, vecs=np.eye(len(texts), dtype="float32"),
+                  stems=[set(stems(t)) for t in texts], before=before)
+    rel = np.array([0.1 if i != leaning else 2.0 for i in range(len(texts))])
+    direct, support = compose("when-why", units, rel, {}, Picker(units))
+    assert direct[0].text == ("Real-time features: current traffic speed and open orders right now. "
+                              "These change within minutes and drive most of the error.")
+    assert sum(p.text.count(". ") + 1 for p in direct) <= 3  # the antecedent counts toward the direct answer
+    assert all(texts[leaning - 1] not in p.text for p in support)  # and is not shown twice
