@@ -16,17 +16,22 @@ import numpy as np
 
 from benchmarks.common import row, timed
 
+HIDDEN, FFN, LAYERS = 384, 1536, 6  # all-MiniLM-L6-v2
+FLOPS_PER_TOKEN = 2 * LAYERS * (4 * HIDDEN * HIDDEN + 2 * HIDDEN * FFN)  # Q, K, V, output; feed-forward up, down
 
-def _matmul_only_session(hidden: int, ffn: int, layers: int, threads: int | None):
-    """An onnxruntime session running only the encoder's fp32 matrix products on [tokens, hidden]."""
+
+def _matmul_only_session():
+    """An onnxruntime session running only the encoder's fp32 matrix products on [tokens, HIDDEN]."""
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
 
+    from coach.search.onnx_model import session_options
+
     rng = np.random.default_rng(0)
     nodes, weights, side_outputs, current = [], [], [], "x"
-    for layer in range(layers):
-        for name, (k, n) in {"q": (hidden, hidden), "k": (hidden, hidden), "v": (hidden, hidden),
-                             "o": (hidden, hidden), "up": (hidden, ffn), "down": (ffn, hidden)}.items():
+    for layer in range(LAYERS):
+        for name, (k, n) in {"q": (HIDDEN, HIDDEN), "k": (HIDDEN, HIDDEN), "v": (HIDDEN, HIDDEN),
+                             "o": (HIDDEN, HIDDEN), "up": (HIDDEN, FFN), "down": (FFN, HIDDEN)}.items():
             w = f"w{layer}{name}"
             weights.append(numpy_helper.from_array((rng.standard_normal((k, n)) * 0.05).astype(np.float32), w))
             nodes.append(helper.make_node("MatMul", [current, w], [f"{w}out"]))
@@ -35,65 +40,69 @@ def _matmul_only_session(hidden: int, ffn: int, layers: int, threads: int | None
             else:
                 current = f"{w}out"
     outputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in (current, *side_outputs)]
-    graph = helper.make_graph(nodes, "matmuls", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["t", hidden])],
+    graph = helper.make_graph(nodes, "matmuls", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["t", HIDDEN])],
                               outputs, weights)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or 0
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model.SerializeToString(), session_options(), providers=["CPUExecutionProvider"])
 
 
-def grade_batches(coach, answers: list[dict]) -> list[list[str]]:
-    """The texts each labelled answer's grade embeds (sentences, clauses), read off the encoder."""
+class _RunRecorder:
+    """Stands in for the encoder's onnxruntime session and notes the (rows, tokens) of every run."""
+
+    def __init__(self, session, shapes: list[tuple[int, int]]) -> None:  # noqa: ANN001
+        self.session, self.shapes = session, shapes
+
+    def run(self, outputs, feed):  # noqa: ANN001
+        self.shapes.append(tuple(feed["input_ids"].shape))
+        return self.session.run(outputs, feed)
+
+
+def grade_batches(coach, answers: list[dict]) -> list[tuple[list[str], list[tuple[int, int]]]]:
+    """Per labelled answer: the texts its grade embeds (sentences, clauses) and the padded
+    (rows, tokens) of the encoder runs that embed them, both read off the encoder as it grades."""
     encoder = coach.embeddings._load()
     grader = coach.grader
-    calls: list[list[str]] = []
-    inner = encoder.encode
+    texts: list[str] = []
+    shapes: list[tuple[int, int]] = []
+    inner, session = encoder.encode, encoder.session
 
-    def spy(texts, batch_size=32):  # noqa: ANN001
-        calls.append(list(texts))
-        return inner(texts, batch_size)
+    def spy(batch, batch_size=32):  # noqa: ANN001
+        texts.extend(batch)
+        return inner(batch, batch_size)
 
-    encoder.encode = spy
+    encoder.encode, encoder.session = spy, _RunRecorder(session, shapes)
     try:
         per_answer = []
         for a in answers:
             grader.sentence_vectors.clear()
-            calls.clear()
+            texts.clear()
+            shapes.clear()
             grader.grade(a["question_id"], a["answer"])
-            per_answer.append([t for call in calls for t in call])
+            per_answer.append((list(texts), list(shapes)))
     finally:
         del encoder.encode  # back to the class's method
+        encoder.session = session
     return per_answer
 
 
 def encoder_bound(coach, answers: list[dict]) -> list[str]:
     """Rows: per labelled answer, the matrix products of its grade's padded tokens (baseline) and
     the whole embedding of the same texts, as the grader batches them."""
-    from coach.search.onnx_model import plan_batches
-
-    encoder = coach.embeddings._load()
-    if getattr(encoder, "session", None) is None:  # the torch backend: nothing to compare here
+    if getattr(coach.embeddings._load(), "session", None) is None:  # the torch backend: nothing to compare here
         return []
     batches = grade_batches(coach, answers)
-    matmuls = _matmul_only_session(hidden=384, ffn=1536, layers=6, threads=None)
+    matmuls = _matmul_only_session()
     rng = np.random.default_rng(1)
-    inputs = []
-    for texts in batches:
-        lengths = sorted((len(e.ids) for e in encoder.tokenizer.encode_batch(texts)), reverse=True)
-        inputs.append([rng.standard_normal(((end - start) * lengths[start], 384)).astype(np.float32)
-                       for start, end in plan_batches(lengths, coach.embeddings.batch_size)])
+    inputs = [[rng.standard_normal((rows * width, HIDDEN)).astype(np.float32) for rows, width in shapes]
+              for _, shapes in batches]
     tokens = [sum(len(x) for x in runs) for runs in inputs]
     # One session at a time: onnxruntime's threads spin after a run, and two sessions interleaved
     # would slow each other down on two cores. The first pass warms both up for these shapes.
     for _ in range(2):
         base = [timed(lambda runs=runs: [matmuls.run(None, {"x": x}) for x in runs], 1)[0] for runs in inputs]
     for _ in range(2):
-        full = [timed(lambda texts=texts: encoder.encode(texts, coach.embeddings.batch_size), 1)[0] for texts in batches]
-    flops = 2 * sum(tokens) * 6 * (4 * 384 * 384 + 2 * 384 * 1536)
-    rate = flops / (sum(base) / 1000) / 1e9
+        full = [timed(lambda texts=texts: coach.embeddings.encode(texts), 1)[0] for texts, _ in batches]
+    rate = FLOPS_PER_TOKEN * sum(tokens) / (sum(base) / 1000) / 1e9
     return [f"== a grade's embedding against its own matrix products (fp32 {rate:.0f} GFLOP/s here; "
             f"median {int(np.median(tokens))} padded tokens)",
             row("its matrix products only (baseline)", base),

@@ -33,6 +33,7 @@ RUBRIC_NOTES = {
              "sections cited, checked against the bank's schema, and kept for this question.",
 }
 
+
 def graded_against_note(source: str, question_id: str, prompt: str, borrowed: bool) -> str:
     """The line a result shows about its rubric: a composed or drafted one's note, or the bank
     question a differently worded question borrowed ('' for a bank question asked as written)."""
@@ -59,8 +60,9 @@ DIMENSION_PROBES = {
 
 def compose_rubric(guide: "Guide", section_ids: list[str]) -> list[RubricPoint]:
     """Key points of ``section_ids`` (best first; heavier points first within one), shown in interview order."""
-    ranked = [(sid, kp) for sid in section_ids if guide.get(sid) is not None
-              for kp in sorted(guide.get(sid).meta.key_points, key=lambda k: -k.weight)][:MAX_POINTS]
+    sections = [section for section in map(guide.get, section_ids) if section is not None]
+    ranked = [(section.meta.id, kp) for section in sections
+              for kp in sorted(section.meta.key_points, key=lambda k: -k.weight)][:MAX_POINTS]
     order = lambda item: (CORE_DIMENSIONS.index(item[1].dimension)  # noqa: E731
                           if item[1].dimension in CORE_DIMENSIONS else len(CORE_DIMENSIONS))
     return [

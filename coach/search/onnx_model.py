@@ -22,10 +22,14 @@ import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from coach.errors import SettingsError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import onnxruntime
 
 EXPORT_VERSION = 3  # bump when the exported graph or its side files change (2: weights in model.onnx.data; 3: fused)
 WEIGHTS_FILE = "model.onnx.data"
@@ -190,6 +194,17 @@ def _move_weights_out(path: Path) -> None:
                     location=WEIGHTS_FILE, size_threshold=1024)
 
 
+def session_options(threads: int | None = None) -> "onnxruntime.SessionOptions":
+    """How the encoder's onnxruntime sessions run: ``threads`` per run (None: all cores), one graph at a time."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or 0  # 0: onnxruntime picks the core count
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return options
+
+
 class OnnxEncoder:
     """Tokenize with the model's ``tokenizer.json``, run the graph, pool and normalise (numpy)."""
 
@@ -201,11 +216,8 @@ class OnnxEncoder:
         self.tokenizer = Tokenizer.from_file(str(export_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=self.config.max_seq_length)
         self.tokenizer.no_padding()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or 0  # 0: onnxruntime picks the core count
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(export_dir / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(export_dir / "model.onnx"), session_options(threads),
+                                            providers=["CPUExecutionProvider"])
         self._lock = threading.Lock()
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
