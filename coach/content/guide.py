@@ -22,6 +22,9 @@ from coach.settings import TOPICS
 SECTION_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 GUIDE_SKIP_DIRS = {"questions"}
+QUICK_ANSWERS = "Quick answers"  # the H2 of a section's authored questions and short answers
+_QUICK_BLOCK = re.compile(rf"^## {QUICK_ANSWERS}[ \t]*$(.*?)(?=^## |\Z)", re.M | re.S)
+_H3 = re.compile(r"^### (.+?)[ \t]*$", re.M)
 
 
 class KeyPoint(BaseModel):
@@ -104,6 +107,26 @@ class Section:
     @property
     def word_count(self) -> int:
         return len(self.body.split())
+
+    @property
+    def quick_block(self) -> str:
+        """The text under "## Quick answers" (empty when the section has none)."""
+        found = _QUICK_BLOCK.search(self.body)
+        return found.group(1) if found else ""
+
+    @property
+    def quick_answers(self) -> list[tuple[str, str]]:
+        """The section's authored (question, answer) pairs: what Ask leads with when a learner asks
+        one of them in other words. Each is an H3 question under "## Quick answers", then its answer."""
+        parts = _H3.split(self.quick_block)
+        return [(q.strip(), " ".join(a.split())) for q, a in zip(parts[1::2], parts[2::2])]
+
+
+def quick_question(heading: str) -> str:
+    """The question a chunk under "Title > Quick answers > Question?" answers ("" for other chunks):
+    Ask may lead with it; coverage and composed rubrics read the teaching text instead."""
+    parts = heading.split(" > ")
+    return parts[-1] if len(parts) >= 3 and parts[-2] == QUICK_ANSWERS else ""
 
 
 @dataclass

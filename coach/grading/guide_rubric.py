@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
+from coach.content.guide import quick_question
 from coach.content.questions import Question, RubricPoint
 from coach.errors import QueryError
 
@@ -74,11 +75,13 @@ def compose_rubric(guide: "Guide", section_ids: list[str]) -> list[RubricPoint]:
 
 def close_sections(text: str, searcher: Any, guide: "Guide", n_sections: int, section_ratio: float) -> tuple[list[str], list[str]]:
     """The first ``n_sections`` retrieved sections that have key points, and those of them whose best
-    passage is at least ``section_ratio`` as similar to the question as the best section's."""
+    passage is at least ``section_ratio`` as similar to the question as the best section's. Passages
+    of teaching text only: a section's quick answers restate it in few words and pulled in sections
+    that merely mention the question's terms (composed-rubric dev precision 0.452 -> 0.430 with them)."""
     best: dict[str, float] = {}
     for hit in searcher.search(text, k=12):
         section = guide.get(hit.section_id)
-        if section is None or not section.meta.key_points:
+        if section is None or not section.meta.key_points or quick_question(hit.heading):
             continue
         if hit.section_id in best or len(best) < n_sections:
             best[hit.section_id] = max(best.get(hit.section_id, -1.0), hit.similarity)

@@ -104,6 +104,8 @@ def render(shape: str, direct: list[Picked], support: list[Picked], sides: dict[
     """Markdown: the direct answer, then up to four bullets (a table for 3+ compared sides)."""
     out: list[str] = []
     if shape == "comparison" and sides:
+        if direct:  # a quick answer that compares them leads; each side's own statement follows
+            out += [" ".join(f"{p.text} [{p.n}]" for p in direct), ""]
         if len(sides) >= 3:
             out += ["| Option | What the guide says |", "|---|---|"]
             out += [f"| {name} | {p.text.replace('|', '&#124;')} [{p.n}] |" for name, p in sides.items()]

@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from coach.search.answer_shapes import comparison_sides, is_follow_up, question_shape, render
-from coach.search.compose import Passage, Picker, Units, compose, names_side, pick_sides, relevance
+from coach.search.compose import (
+    Passage, Picker, Units, compose, names_side, pick_sides, quick_lead, quick_question, relevance,
+)
 from coach.text import sentences, stems
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -169,7 +171,11 @@ class GuideAnswerer:
         return self._finish(question, chosen, hits, side_passages)
 
     def covers(self, question: str, hits: list["Hit"]) -> bool:
-        """Does the guide answer this? Close in meaning, or nearly all its rare terms in one passage."""
+        """Does the guide answer this? Close in meaning, or nearly all its rare terms in one passage.
+
+        Read on the teaching text: a quick answer is short and dense with its section's terms, so
+        one comes close to questions the guide does not answer ("time complexity of quicksort")."""
+        hits = [h for h in hits if not quick_question(h.heading)] or hits
         best = max((h.similarity for h in hits), default=-1.0)
         if best >= self.min_similarity:
             return True
@@ -222,7 +228,8 @@ class GuideAnswerer:
             extract = "The guide covers this in the sections cited below; open them for the details."
             return AskResult(question=question, answer=extract, citations=citations[: self.passages], grounded=True,
                              covered=True)
-        passages = {c.n: Passage(h.similarity, set(stems(h.heading)), c.heading.endswith(_SIDE_HEADINGS))
+        passages = {c.n: Passage(h.similarity, set(stems(h.heading)), c.heading.endswith(_SIDE_HEADINGS),
+                                 asks=quick_question(h.heading))
                     for c, h in zip(citations, chosen)}
         extract, unit_vecs = self._compose(question, units, side_passages, passages, sentence_before(numbered))
         phraser = self._phraser_factory()
@@ -261,7 +268,9 @@ class GuideAnswerer:
 
     def _compose(self, question: str, units: list[tuple[int, str]], side_passages: dict[str, int],
                  passages: dict[int, Passage], before: list[int | None]) -> tuple[str, np.ndarray]:
-        """The answer for the question's shape, from whole cited sentences; also the sentences' vectors."""
+        """The answer for the question's shape, from whole cited sentences; also the sentences' vectors.
+        A quick answer leads when its question is close to the learner's own words (a follow-up's
+        too: "and how do I alert on it?" is not the earlier question about PSI bands)."""
         shape = question_shape(question)
         sides = comparison_sides(question) if shape == "comparison" else []
         unit_vecs = self._vectors([u[1] for u in units])
@@ -271,8 +280,11 @@ class GuideAnswerer:
                       stems=[set(stems(u)) for _, u in units], before=before)
         rel = relevance(question, shape, cands, q_vec, self.searcher.term_weights(question), passages)
         picker = Picker(cands)
+        asks = {n: p.asks for n, p in passages.items() if p.asks and n in cands.cites}
+        lead_n = quick_lead(asks, self._vectors(list(asks.values())), q_vec) if asks else None
+        lead = picker.take_passage(lead_n) if lead_n is not None else []
         picked_sides = pick_sides(picker, sides, side_vecs, [stems(s) for s in sides], rel, side_passages)
-        direct, support = compose(shape, cands, rel, picked_sides, picker)
+        direct, support = compose(shape, cands, rel, picked_sides, picker, lead=lead)
         return render(shape, direct, support, picked_sides), unit_vecs
 
     def _supported(self, text: str, units: list[tuple[int, str]], unit_vecs: np.ndarray) -> tuple[list[str], list[str]]:

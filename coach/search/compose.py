@@ -9,7 +9,8 @@ question well, and how high that passage ranked. Sentences about the interview i
 asks about them. A compared side is answered by a sentence that names it, preferably one that
 starts with it. Picks after the first must add content words the answer does not have yet. A
 sentence that leans on the one before it ("They are also where the worst bugs live") is shown
-after that sentence, so no quote reads as if it had lost its subject.
+after that sentence, so no quote reads as if it had lost its subject. When a section's authored
+"Quick answers" holds the learner's question in other words, that answer leads (``quick_lead``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from coach.content.guide import quick_question  # noqa: F401  (re-exported for Ask)
 from coach.search.answer_shapes import Picked, shape_bonus
 
 _META = re.compile(r"\binterview(s|er|ers|ed)?\b|\bthis (section|page|chapter)\b", re.I)
@@ -39,6 +41,11 @@ W_FIT = 1.0          # per unit of passage fit (similarity + IDF coverage of hea
 # on: 216 -> 217 of 251 facts; on 50 questions written later and not tuned on: 83 -> 90 of 122
 # (0.1-0.3 and a linear or 1/n form all gave 88-90).
 W_RANK = 0.2
+# A quick answer leads when its question is at least this close to the learner's (see quick_lead). Dev split,
+# key facts (307/373 before the guide had quick answers; 312 with them and no lead): 0.70 -> 315, 0.65 -> 318,
+# 0.60 -> 320. 0.65, because from 0.60 to 0.65 "what should my system serve when the model server is down?"
+# is led by "Which model server should I pick ...?".
+QUICK_MATCH = 0.65
 
 
 @dataclass
@@ -69,6 +76,17 @@ class Passage:
     similarity: float                # dense similarity of the whole chunk with the question
     heading: set[str]                # stems of its heading path ("Estimating position bias")
     side_list: bool = False          # a "What interviewers probe" / "Common mistakes" list
+    asks: str = ""                   # for a section's quick answer: the question it answers
+
+
+def quick_lead(asks: dict[int, str], ask_vecs: np.ndarray, q_vec: np.ndarray) -> int | None:
+    """The citation number of the quick answer whose question is closest to the learner's, when
+    it is at least ``QUICK_MATCH`` close; ``asks`` maps citation numbers to those questions."""
+    if not asks:
+        return None
+    sims = ask_vecs @ q_vec
+    best = int(np.argmax(sims))
+    return list(asks)[best] if float(sims[best]) >= QUICK_MATCH else None
 
 
 def relevance(question: str, shape: str, units: Units, q_vec: np.ndarray, weights: dict[str, float],
@@ -129,6 +147,10 @@ class Picker:
             return None
         return before
 
+    def take_passage(self, n: int) -> list[Picked]:
+        """Every sentence of passage ``n``, in order (an authored quick answer is read as written)."""
+        return [self.take(i) for i, cite in enumerate(self.units.cites) if cite == n and i not in self.used]
+
     def take_whole(self, i: int) -> tuple[Picked, int]:
         """The sentence, led by its antecedent when it leans on one; also how many sentences that is."""
         before = self.antecedent(i)
@@ -168,12 +190,12 @@ def pick_sides(picker: Picker, sides: list[str], side_vecs: np.ndarray, side_ste
 
 
 def compose(shape: str, units: Units, rel: np.ndarray, picked_sides: dict[str, Picked], picker: Picker,
-            support_count: int = 4) -> tuple[list[Picked], list[Picked]]:
-    """The direct answer (skipped when the sides answer it) and up to four supporting sentences;
-    how-to steps keep the guide's order."""
+            support_count: int = 4, lead: list[Picked] | None = None) -> tuple[list[Picked], list[Picked]]:
+    """The direct answer (``lead``, a quick answer already taken, when there is one; skipped when
+    the sides answer it) and up to four supporting sentences; how-to steps keep the guide's order."""
     floor = max(-0.5, float(rel.max()) - SPREAD) if len(rel) else 0.0  # filler from a passage that barely matched stays out
-    direct: list[Picked] = []
-    if not picked_sides:
+    direct: list[Picked] = list(lead or [])
+    if not picked_sides and not direct:
         room = int(DIRECT_HOW_TO if shape == "how-to" else DIRECT)  # sentences, an antecedent included
         while room > 0 and (i := picker.best(rel, floor)) is not None:
             if room == 1 and picker.antecedent(i) is not None and direct:

@@ -179,3 +179,38 @@ def test_a_sentence_that_leans_on_the_one_before_it_is_shown_after_that_one():
                               "These change within minutes and drive most of the error.")
     assert sum(p.text.count(". ") + 1 for p in direct) <= 3  # the antecedent counts toward the direct answer
     assert all(texts[leaning - 1] not in p.text for p in support)  # and is not shown twice
+
+
+def test_a_quick_answer_asked_in_other_words_leads_the_answer_as_written():
+    quick = "Drift monitor > Quick answers > How do I alert on PSI drift?"
+    hits = [_hit(1, "Drift monitor > Alerting", "Alerting on PSI drift works best with two levels for every feature. "
+                 "Page the on-call only when an important feature crosses the upper band.", 0.6),
+            _hit(2, quick, "Alert on PSI drift with a ticket above 0.1 and a page above 0.25. "
+                 "Weigh each feature by its importance before paging anyone.", 0.5)]
+    answerer = GuideAnswerer(_Searcher(hits), _BagEmbeddings(), min_similarity=0.3)
+    led = answerer.ask("how should I alert on PSI drift?")
+    first = led.answer.split("\n")[0]
+    assert first == ("Alert on PSI drift with a ticket above 0.1 and a page above 0.25. [1] "
+                     "Weigh each feature by its importance before paging anyone. [1]")
+    assert led.citations[0].heading == quick
+    # a question its quick question is not close to is answered sentence by sentence, as before
+    other = answerer.ask("which features should page the on-call?")
+    assert not other.answer.startswith("Alert on PSI drift with a ticket")
+
+
+def test_quick_answers_are_chunked_one_question_each():
+    from coach.content.guide import Section, SectionMeta
+    from coach.search.compose import quick_question
+    from ingest.chunking import Chunker
+
+    body = ("## Bands\n\nPSI below 0.1 is stable.\n\n## Quick answers\n\n### What PSI value is worrying?\n\n"
+            "Above 0.25 the shift is large. Read it with the window size.\n\n### How is PSI computed?\n\n"
+            "PSI sums over reference bins. Each bin compares two shares.\n\n## What interviewers probe\n\n- Bands.\n")
+    meta = SectionMeta(id="mon-x", topic="monitoring", title="PSI", summary="PSI bands and how to read them.",
+                       tags=[], sources=["K"])
+    section = Section(meta=meta, body=body, source="monitoring/mon-x.md", digest="0" * 64)
+    assert section.quick_answers == [("What PSI value is worrying?", "Above 0.25 the shift is large. Read it with the window size."),
+                                     ("How is PSI computed?", "PSI sums over reference bins. Each bin compares two shares.")]
+    chunks = Chunker(chunk_size=1200, chunk_overlap=100).split(section)
+    asked = [quick_question(str(c.metadata["heading"])) for c in chunks]
+    assert asked == ["", "What PSI value is worrying?", "How is PSI computed?", ""]
