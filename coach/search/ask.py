@@ -21,10 +21,9 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from coach.content.guide import quick_question
 from coach.search.answer_shapes import comparison_sides, is_follow_up, question_shape, render
-from coach.search.compose import (
-    Passage, Picker, Units, compose, names_side, pick_sides, quick_lead, quick_question, relevance,
-)
+from coach.search.compose import Passage, Picker, Units, compose, names_side, pick_sides, quick_lead, relevance
 from coach.text import sentences, stems
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coach.content.guide import quick_question  # noqa: F401  (re-exported for Ask)
 from coach.search.answer_shapes import Picked, shape_bonus
 
 _META = re.compile(r"\binterview(s|er|ers|ed)?\b|\bthis (section|page|chapter)\b", re.I)

@@ -199,8 +199,7 @@ def test_a_quick_answer_asked_in_other_words_leads_the_answer_as_written():
 
 
 def test_quick_answers_are_chunked_one_question_each():
-    from coach.content.guide import Section, SectionMeta
-    from coach.search.compose import quick_question
+    from coach.content.guide import Section, SectionMeta, quick_question
     from ingest.chunking import Chunker
 
     body = ("## Bands\n\nPSI below 0.1 is stable.\n\n## Quick answers\n\n### What PSI value is worrying?\n\n"
@@ -209,8 +208,10 @@ def test_quick_answers_are_chunked_one_question_each():
     meta = SectionMeta(id="mon-x", topic="monitoring", title="PSI", summary="PSI bands and how to read them.",
                        tags=[], sources=["K"])
     section = Section(meta=meta, body=body, source="monitoring/mon-x.md", digest="0" * 64)
-    assert section.quick_answers == [("What PSI value is worrying?", "Above 0.25 the shift is large. Read it with the window size."),
-                                     ("How is PSI computed?", "PSI sums over reference bins. Each bin compares two shares.")]
+    assert section.quick_answers == [
+        ("What PSI value is worrying?", "Above 0.25 the shift is large. Read it with the window size."),
+        ("How is PSI computed?", "PSI sums over reference bins. Each bin compares two shares."),
+    ]
     chunks = Chunker(chunk_size=1200, chunk_overlap=100).split(section)
     asked = [quick_question(str(c.metadata["heading"])) for c in chunks]
     assert asked == ["", "What PSI value is worrying?", "How is PSI computed?", ""]
