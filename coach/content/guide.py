@@ -115,6 +115,12 @@ class Section:
         return found.group(1) if found else ""
 
     @property
+    def teaching_body(self) -> str:
+        """The body without its quick answers, which restate it: what the size limits count and
+        what a quick answer is checked against."""
+        return self.body.replace(self.quick_block, "")
+
+    @property
     def quick_answers(self) -> list[tuple[str, str]]:
         """The section's authored (question, answer) pairs: what Ask leads with when a learner asks
         one of them in other words. Each is an H3 question under "## Quick answers", then its answer."""

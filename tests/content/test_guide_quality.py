@@ -25,7 +25,7 @@ SECTIONS = [s for s in GUIDE.sections.values() if s.meta.kind == "section"]
 def _teaching_words(section) -> int:
     """Words of the section's teaching text: its quick answers restate it and are checked apart
     (tests/content/test_quick_answers.py)."""
-    return len(section.body.replace(section.quick_block, "").split())
+    return len(section.teaching_body.split())
 
 
 def _h2(section):

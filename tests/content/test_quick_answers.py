@@ -28,7 +28,7 @@ MIN_SHARED_STEMS = 0.75
 def _rest(section) -> str:
     """What the section teaches outside its quick answers: body, summary and key points."""
     points = " ".join(p.text for p in section.meta.key_points)
-    return f"{section.body.replace(section.quick_block, '')} {section.meta.summary} {points}"
+    return f"{section.teaching_body} {section.meta.summary} {points}"
 
 
 @pytest.mark.parametrize("section", SECTIONS, ids=lambda s: s.id)
